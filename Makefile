@@ -1,0 +1,67 @@
+# JazzMaster Pro — the entry points. `make run` brings the suite up with
+# seed data; `make test` is everything a change must pass.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+BUILD   := build
+VENV    := $(BUILD)/venv
+PY      := $(VENV)/bin/python
+BUF     := node_modules/.bin/buf
+SERVICES := identity billing content progress
+# Where PostgreSQL is: $POSTGRES_URL, the local server, or a private cluster.
+PG = $$(deploy/local/ensure-postgres.sh)
+
+.PHONY: help run stop migrate seed test lint fmt bench tools clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+# ---- tools the project installs for itself -------------------------------
+$(BUF): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(VENV)/.ready: tests/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	touch $@
+
+tools: $(BUF) $(VENV)/.ready ## install buf (npm) and the Python tools (venv under build/)
+
+# ---- running -------------------------------------------------------------
+run: $(VENV)/.ready ## build, start PostgreSQL, migrate, seed, start all services and the gateway
+	deploy/local/run.sh
+
+stop: ## stop a suite started with RUN_DETACHED=1 make run
+	deploy/local/run.sh --stop
+
+migrate: ## create the four databases where missing and apply every migration
+	cargo build --quiet $(addprefix -p ,$(SERVICES))
+	base=$(PG); for svc in $(SERVICES); do \
+	  env $${svc^^}_DATABASE_URL=$$base/jazz_$$svc target/debug/$$svc migrate; done
+
+seed: migrate ## load seeds/ (feature flags, plans, demo users)
+	base=$(PG); for svc in $(SERVICES); do \
+	  env $${svc^^}_DATABASE_URL=$$base/jazz_$$svc target/debug/$$svc seed seeds; done
+
+# ---- checking ------------------------------------------------------------
+fmt: ## format the Rust code
+	cargo fmt --all
+
+lint: $(BUF) ## rustfmt, clippy (warnings are errors), buf lint
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --quiet -- -D warnings
+	cd proto && ../$(BUF) lint
+
+test: lint $(VENV)/.ready ## everything a change must pass
+	base=$(PG); deploy/local/drop-test-dbs.sh "$$base"; \
+	  TEST_POSTGRES_URL=$$base cargo test --workspace --quiet
+
+bench: ## benchmarks (release build)
+	cargo bench -p jazz-music
+
+clean: ## remove build outputs (keeps the private PostgreSQL cluster)
+	cargo clean
+	rm -rf $(VENV)

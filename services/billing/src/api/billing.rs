@@ -1,0 +1,23 @@
+//! `jazz.billing.v1.BillingService` (public).
+//!
+//! Every method answers UNIMPLEMENTED until its issue lands (the generated
+//! trait's default methods); handlers are added here as they are built.
+
+use jazz_contract::jazz::billing::v1::billing_service_server::BillingService;
+use jazz_platform::ServiceContext;
+
+/// Handlers of `BillingService`.
+pub struct BillingApi {
+    #[expect(dead_code, reason = "used by the handlers of the issue that implements this service")]
+    context: ServiceContext,
+}
+
+impl BillingApi {
+    /// Handlers over the service's shared context.
+    pub fn new(context: ServiceContext) -> Self {
+        Self { context }
+    }
+}
+
+#[tonic::async_trait]
+impl BillingService for BillingApi {}

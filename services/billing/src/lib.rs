@@ -1,0 +1,55 @@
+//! The billing service: Plans, subscriptions, race-free quotas and Stripe.
+//!
+//! `build` turns a [`ServiceConfig`] into a bound [`Application`]; `main.rs`
+//! and the tests both start the service through it. Handlers live in `api/`,
+//! tables in `schema.rs` (the platform's tables are in `jazz_platform::schema`).
+
+pub mod api;
+pub mod schema;
+pub mod seed;
+
+use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+use jazz_platform::{Application, ServiceConfig, ServiceContext, ServiceMigrations};
+use tonic::server::NamedService;
+use tonic::service::Routes;
+use tonic::service::interceptor::InterceptedService;
+
+use jazz_contract::jazz::billing::v1::billing_internal_service_server::BillingInternalServiceServer;
+use jazz_contract::jazz::billing::v1::billing_service_server::BillingServiceServer;
+
+/// This service's own migrations (`migrations/billing`).
+pub static OWN_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/billing");
+
+/// The platform's migrations followed by this service's, as one history.
+pub const MIGRATIONS: ServiceMigrations = ServiceMigrations { service: &OWN_MIGRATIONS };
+
+/// Tables range-partitioned by month whose partitions are made ahead.
+pub const PARTITIONED_TABLES: &[&str] = &["audit_logs"];
+
+/// Builds the service from `config`: migrations checked (or applied), pool
+/// open, listener bound. Serve it with [`Application::run_until_stopped`].
+pub async fn build(config: ServiceConfig) -> anyhow::Result<Application> {
+    let context = ServiceContext::prepare(config, MIGRATIONS, PARTITIONED_TABLES).await?;
+    Application::bind(&context, routes(&context), health_names()).await
+}
+
+/// Every gRPC service of billing, each behind the principal check.
+pub fn routes(context: &ServiceContext) -> Routes {
+    let interceptor = &context.interceptor;
+    let max_message = context.config.limits.max_decoding_message_size;
+    Routes::default()
+        .add_service(InterceptedService::new(
+            BillingServiceServer::new(api::BillingApi::new(context.clone())).max_decoding_message_size(max_message),
+            interceptor.clone(),
+        ))
+        .add_service(InterceptedService::new(
+            BillingInternalServiceServer::new(api::BillingInternalApi::new(context.clone()))
+                .max_decoding_message_size(max_message),
+            interceptor.clone(),
+        ))
+}
+
+/// The names health reports on.
+pub fn health_names() -> Vec<&'static str> {
+    vec![BillingServiceServer::<api::BillingApi>::NAME, BillingInternalServiceServer::<api::BillingInternalApi>::NAME]
+}

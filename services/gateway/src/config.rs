@@ -1,0 +1,33 @@
+//! Gateway configuration from the environment.
+
+use std::net::SocketAddr;
+
+use jazz_platform::ServiceName;
+use jazz_platform::config::{ConfigError, PeerUrls, ServerLimits, env_parse, principal_secret_from_env};
+use secrecy::SecretString;
+
+/// Everything the gateway needs to start.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// The public listener: `GATEWAY_ADDR`, default `0.0.0.0:50051`.
+    pub listen_addr: SocketAddr,
+    /// Where the services are (`IDENTITY_URL`, `BILLING_URL`, …).
+    pub peers: PeerUrls,
+    /// Key that signs the principals the services verify.
+    pub principal_secret: SecretString,
+    /// Limits on the public listener.
+    pub limits: ServerLimits,
+}
+
+impl GatewayConfig {
+    /// Reads the configuration from the environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let default_addr = SocketAddr::from(([0, 0, 0, 0], ServiceName::Gateway.default_port()));
+        Ok(Self {
+            listen_addr: env_parse("GATEWAY_ADDR", default_addr)?,
+            peers: PeerUrls::from_env(),
+            principal_secret: principal_secret_from_env()?,
+            limits: ServerLimits::from_env()?,
+        })
+    }
+}

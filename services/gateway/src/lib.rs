@@ -1,0 +1,95 @@
+//! The gateway: the one public listener. It serves gRPC and gRPC-Web,
+//! forwards the public services of the contract to their owners by path,
+//! and refuses everything else. Reflection shows exactly the public
+//! contract; health follows the services behind it.
+
+pub mod config;
+pub mod proxy;
+pub mod routes;
+
+use std::sync::Arc;
+
+use axum::body::Body as AxumBody;
+use jazz_platform::server::{HealthProbe, ServeSpec, ServiceHost};
+use jazz_platform::{Application, PrincipalKey};
+use tonic::transport::{Channel, Endpoint};
+
+pub use config::GatewayConfig;
+use proxy::Forwarder;
+use routes::{Backend, PUBLIC_SERVICES};
+
+/// Lazily connected channels to each service.
+#[derive(Clone)]
+struct Backends {
+    identity: Channel,
+    billing: Channel,
+    content: Channel,
+    progress: Channel,
+}
+
+impl Backends {
+    fn connect(config: &GatewayConfig) -> anyhow::Result<Self> {
+        let channel = |url: &str| -> anyhow::Result<Channel> {
+            Ok(Endpoint::from_shared(url.to_owned())?
+                .connect_timeout(std::time::Duration::from_secs(2))
+                .tcp_nodelay(true)
+                .http2_keep_alive_interval(std::time::Duration::from_secs(30))
+                .connect_lazy())
+        };
+        Ok(Self {
+            identity: channel(&config.peers.identity)?,
+            billing: channel(&config.peers.billing)?,
+            content: channel(&config.peers.content)?,
+            progress: channel(&config.peers.progress)?,
+        })
+    }
+
+    fn channel(&self, backend: Backend) -> Channel {
+        match backend {
+            Backend::Identity => self.identity.clone(),
+            Backend::Billing => self.billing.clone(),
+            Backend::Content => self.content.clone(),
+            Backend::Progress => self.progress.clone(),
+        }
+    }
+}
+
+/// Builds the gateway: binds the listener and routes every public service.
+pub async fn build(config: GatewayConfig) -> anyhow::Result<Application> {
+    let backends = Backends::connect(&config)?;
+    let forwarder = Forwarder { key: Arc::new(PrincipalKey::new(config.principal_secret.clone())) };
+
+    let mut router = axum::Router::new();
+    for (service, backend) in PUBLIC_SERVICES {
+        let channel = backends.channel(*backend);
+        let forwarder = forwarder.clone();
+        router = router.route(
+            &format!("/{service}/{{method}}"),
+            axum::routing::post(move |request: http::Request<AxumBody>| {
+                let forwarder = forwarder.clone();
+                let channel = channel.clone();
+                async move { forwarder.forward(channel, request).await }
+            }),
+        );
+    }
+    // Internal, admin and unknown methods: the answer a missing method gets.
+    let router = router
+        .fallback(|| async { tonic::Status::unimplemented("unknown method").into_http::<AxumBody>() })
+        .layer(tonic_web::GrpcWebLayer::new());
+
+    let host = ServiceHost::bind(config.listen_addr, config.limits.clone()).await?;
+    let spec = ServeSpec {
+        routes: tonic::service::Routes::from(router),
+        health_names: PUBLIC_SERVICES.iter().map(|(name, _)| *name).collect(),
+        reflection_descriptors: routes::public_descriptor_set()?,
+        reflection_services: Some(PUBLIC_SERVICES.iter().map(|(name, _)| (*name).to_owned()).collect()),
+        probe: HealthProbe::Backends(vec![
+            backends.identity.clone(),
+            backends.billing.clone(),
+            backends.content.clone(),
+            backends.progress.clone(),
+        ]),
+        accept_http1: true,
+    };
+    Ok(Application::from_parts(host, spec))
+}

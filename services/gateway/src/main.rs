@@ -1,0 +1,9 @@
+//! The gateway binary.
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _telemetry = jazz_platform::telemetry::init("gateway")?;
+    let config = gateway::GatewayConfig::from_env()?;
+    let app = gateway::build(config).await?;
+    app.run_until_stopped(jazz_platform::server::shutdown_signal()).await
+}

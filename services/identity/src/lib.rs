@@ -1,0 +1,79 @@
+//! The identity service: Users, sessions, verification and recovery, OAuth accounts, profiles and feature flags.
+//!
+//! `build` turns a [`ServiceConfig`] into a bound [`Application`]; `main.rs`
+//! and the tests both start the service through it. Handlers live in `api/`,
+//! tables in `schema.rs` (the platform's tables are in `jazz_platform::schema`).
+
+pub mod api;
+pub mod domain;
+pub mod schema;
+pub mod seed;
+
+use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+use jazz_platform::{Application, ServiceConfig, ServiceContext, ServiceMigrations};
+use tonic::server::NamedService;
+use tonic::service::Routes;
+use tonic::service::interceptor::InterceptedService;
+
+use jazz_contract::jazz::identity::v1::auth_service_server::AuthServiceServer;
+use jazz_contract::jazz::identity::v1::feature_flag_service_server::FeatureFlagServiceServer;
+use jazz_contract::jazz::identity::v1::identity_admin_service_server::IdentityAdminServiceServer;
+use jazz_contract::jazz::identity::v1::identity_internal_service_server::IdentityInternalServiceServer;
+use jazz_contract::jazz::identity::v1::user_service_server::UserServiceServer;
+
+/// This service's own migrations (`migrations/identity`).
+pub static OWN_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/identity");
+
+/// The platform's migrations followed by this service's, as one history.
+pub const MIGRATIONS: ServiceMigrations = ServiceMigrations { service: &OWN_MIGRATIONS };
+
+/// Tables range-partitioned by month whose partitions are made ahead.
+pub const PARTITIONED_TABLES: &[&str] = &["audit_logs"];
+
+/// Builds the service from `config`: migrations checked (or applied), pool
+/// open, listener bound. Serve it with [`Application::run_until_stopped`].
+pub async fn build(config: ServiceConfig) -> anyhow::Result<Application> {
+    let context = ServiceContext::prepare(config, MIGRATIONS, PARTITIONED_TABLES).await?;
+    Application::bind(&context, routes(&context), health_names()).await
+}
+
+/// Every gRPC service of identity, each behind the principal check.
+pub fn routes(context: &ServiceContext) -> Routes {
+    let interceptor = &context.interceptor;
+    let max_message = context.config.limits.max_decoding_message_size;
+    Routes::default()
+        .add_service(InterceptedService::new(
+            AuthServiceServer::new(api::AuthApi::new(context.clone())).max_decoding_message_size(max_message),
+            interceptor.clone(),
+        ))
+        .add_service(InterceptedService::new(
+            UserServiceServer::new(api::UserApi::new(context.clone())).max_decoding_message_size(max_message),
+            interceptor.clone(),
+        ))
+        .add_service(InterceptedService::new(
+            FeatureFlagServiceServer::new(api::FeatureFlagApi::new(context.clone()))
+                .max_decoding_message_size(max_message),
+            interceptor.clone(),
+        ))
+        .add_service(InterceptedService::new(
+            IdentityInternalServiceServer::new(api::IdentityInternalApi::new(context.clone()))
+                .max_decoding_message_size(max_message),
+            interceptor.clone(),
+        ))
+        .add_service(InterceptedService::new(
+            IdentityAdminServiceServer::new(api::IdentityAdminApi::new(context.clone()))
+                .max_decoding_message_size(max_message),
+            interceptor.clone(),
+        ))
+}
+
+/// The names health reports on.
+pub fn health_names() -> Vec<&'static str> {
+    vec![
+        AuthServiceServer::<api::AuthApi>::NAME,
+        UserServiceServer::<api::UserApi>::NAME,
+        FeatureFlagServiceServer::<api::FeatureFlagApi>::NAME,
+        IdentityInternalServiceServer::<api::IdentityInternalApi>::NAME,
+        IdentityAdminServiceServer::<api::IdentityAdminApi>::NAME,
+    ]
+}

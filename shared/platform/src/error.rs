@@ -1,0 +1,196 @@
+//! The error pattern every service follows, and the pieces it is built from.
+//!
+//! Each service has one `thiserror` enum and maps it to [`tonic::Status`] in
+//! one `From` impl with every variant named. This module supplies what those
+//! impls share: field violations that become a `google.rpc.BadRequest`,
+//! stable reason codes in `google.rpc.ErrorInfo`, the classification of
+//! database errors ([`StoreError`]), and [`internal`], which logs the whole
+//! error and answers only an error id — no SQL, path or panic text ever
+//! reaches a client.
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// One problem with one request field, for a `BadRequest` detail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// The field's path in the request, e.g. `profile.skill_level`.
+    pub field: String,
+    /// What is wrong, in words a client developer can act on.
+    pub description: String,
+}
+
+impl FieldViolation {
+    /// A violation of `field`.
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self { field: field.into(), description: description.into() }
+    }
+}
+
+/// Collects every field violation of a request, so a client learns all of
+/// them in one round trip.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    /// An empty collection.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records `result`'s violation, if any, and passes its value on.
+    pub fn check<T>(&mut self, result: Result<T, FieldViolation>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(violation) => {
+                self.0.push(violation);
+                None
+            }
+        }
+    }
+
+    /// Records a violation directly.
+    pub fn push(&mut self, violation: FieldViolation) {
+        self.0.push(violation);
+    }
+
+    /// `Ok(())` when nothing was recorded, else every violation.
+    pub fn finish(self) -> Result<(), Vec<FieldViolation>> {
+        if self.0.is_empty() { Ok(()) } else { Err(self.0) }
+    }
+}
+
+/// INVALID_ARGUMENT with a `BadRequest` detail naming every field.
+pub fn invalid_argument(violations: &[FieldViolation]) -> Status {
+    let mut details = ErrorDetails::new();
+    for v in violations {
+        details.add_bad_request_violation(v.field.clone(), v.description.clone());
+    }
+    let message = match violations {
+        [one] => format!("invalid {}: {}", one.field, one.description),
+        _ => format!("{} invalid fields", violations.len()),
+    };
+    Status::with_error_details(Code::InvalidArgument, message, details)
+}
+
+/// A status with a stable, machine-readable reason in an `ErrorInfo` detail
+/// (`domain` is the service, e.g. `identity.jazz`).
+pub fn with_reason(code: Code, message: impl Into<String>, reason: &str, domain: &str) -> Status {
+    let details = ErrorDetails::with_error_info(reason, domain, std::collections::HashMap::new());
+    Status::with_error_details(code, message, details)
+}
+
+/// INTERNAL that says only an error id; the error itself goes to the log
+/// with the same id so an operator can find it.
+pub fn internal(error: &(dyn std::error::Error + 'static)) -> Status {
+    let error_id = ulid::Ulid::generate();
+    tracing::error!(%error_id, error = %error, source = ?error.source(), "internal error");
+    Status::internal(format!("internal error (id {error_id})"))
+}
+
+/// What went wrong talking to the database, in the terms a handler needs.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No row matched.
+    #[error("not found")]
+    NotFound,
+    /// A unique constraint refused the write; the constraint's name.
+    #[error("unique violation on {0}")]
+    UniqueViolation(String),
+    /// A CHECK or foreign-key constraint refused the write (the API should
+    /// have caught it first); the constraint's name.
+    #[error("constraint violation on {0}")]
+    ConstraintViolation(String),
+    /// A serializable transaction lost a race; the caller may retry.
+    #[error("serialization failure")]
+    SerializationFailure,
+    /// No connection could be had, or it broke.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: a bug or an unexpected state.
+    #[error(transparent)]
+    Other(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for StoreError {
+    fn from(error: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind as Kind, Error};
+        match error {
+            Error::NotFound => Self::NotFound,
+            Error::DatabaseError(Kind::UniqueViolation, info) => {
+                Self::UniqueViolation(info.constraint_name().unwrap_or("unknown").to_owned())
+            }
+            Error::DatabaseError(Kind::CheckViolation | Kind::ForeignKeyViolation | Kind::NotNullViolation, info) => {
+                Self::ConstraintViolation(info.constraint_name().unwrap_or("unknown").to_owned())
+            }
+            Error::DatabaseError(Kind::SerializationFailure, _) => Self::SerializationFailure,
+            Error::DatabaseError(Kind::ClosedConnection, _) | Error::BrokenTransactionManager => {
+                Self::Unavailable(error.to_string())
+            }
+            other => Self::Other(other),
+        }
+    }
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for StoreError {
+    fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        Self::Unavailable(error.to_string())
+    }
+}
+
+impl From<StoreError> for Status {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => Status::not_found("not found"),
+            StoreError::UniqueViolation(_) => Status::already_exists("already exists"),
+            StoreError::ConstraintViolation(ref constraint) => {
+                Status::invalid_argument(format!("value refused by rule {constraint}"))
+            }
+            StoreError::SerializationFailure => Status::aborted("concurrent update; retry the call"),
+            StoreError::Unavailable(ref reason) => {
+                tracing::warn!(%reason, "database unavailable");
+                Status::unavailable("service temporarily unavailable; retry the call")
+            }
+            StoreError::Other(ref inner) => internal(inner),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonic_types::StatusExt;
+
+    #[test]
+    fn invalid_argument_names_every_field() {
+        let status =
+            invalid_argument(&[FieldViolation::new("email", "is required"), FieldViolation::new("tempo", "too fast")]);
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let bad_request = status.get_details_bad_request().map(|b| b.field_violations);
+        let fields: Vec<String> = bad_request.unwrap_or_default().into_iter().map(|v| v.field).collect();
+        assert_eq!(fields, ["email", "tempo"]);
+    }
+
+    #[test]
+    fn internal_hides_the_cause() {
+        let cause = std::io::Error::other("SELECT secret FROM users at /srv/app.rs:12");
+        let status = internal(&cause);
+        assert_eq!(status.code(), Code::Internal);
+        assert!(!status.message().contains("SELECT"));
+        assert!(status.message().starts_with("internal error (id "));
+    }
+
+    #[test]
+    fn store_errors_map_to_their_codes() {
+        let cases = [
+            (StoreError::NotFound, Code::NotFound),
+            (StoreError::UniqueViolation("users_email_key".into()), Code::AlreadyExists),
+            (StoreError::SerializationFailure, Code::Aborted),
+            (StoreError::Unavailable("pool timed out".into()), Code::Unavailable),
+            (StoreError::Other(diesel::result::Error::RollbackTransaction), Code::Internal),
+        ];
+        for (error, code) in cases {
+            assert_eq!(Status::from(error).code(), code);
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! What every JazzMaster Pro service shares, and nothing domain-specific:
+//! configuration, the database pool and migration runner, ULID helpers, the
+//! error pattern, server bootstrap (layers, health, reflection), telemetry,
+//! the signed principal, and the audit and outbox writers.
+
+pub mod app;
+pub mod audit;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod ids;
+pub mod outbox;
+pub mod partitions;
+pub mod principal;
+pub mod schema;
+pub mod server;
+pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use app::{Application, ServiceContext};
+pub use config::{ServiceConfig, ServiceName};
+pub use db::{DbPool, ServiceMigrations};
+pub use principal::{Principal, PrincipalKey};

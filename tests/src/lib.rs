@@ -1,0 +1,157 @@
+//! The test harness: the whole suite — four services on their own fresh
+//! databases and the gateway in front — started in-process on loopback
+//! ports, exactly as `make run` wires it, minus the processes.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use jazz_platform::config::{DatabaseConfig, PeerUrls, ServerLimits};
+use jazz_platform::testing::TestDatabase;
+use jazz_platform::{Application, ServiceConfig, ServiceMigrations, ServiceName};
+use secrecy::SecretString;
+use tokio::sync::oneshot;
+use tonic::transport::Channel;
+
+/// The principal key every test suite shares.
+pub const TEST_PRINCIPAL_SECRET: &str = "test-principal-secret-0123456789abcdef";
+
+/// A running suite. Dropping it stops every server.
+pub struct Suite {
+    /// The gateway's address.
+    pub gateway: SocketAddr,
+    /// Each data service's address, for direct (non-gateway) calls.
+    pub services: Vec<(ServiceName, SocketAddr)>,
+    /// Each service's database.
+    pub databases: Vec<(ServiceName, TestDatabase)>,
+    stop: Vec<oneshot::Sender<()>>,
+}
+
+impl Drop for Suite {
+    fn drop(&mut self) {
+        for stop in self.stop.drain(..) {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A service configuration for tests: port 0, a small pool.
+pub fn service_config(service: ServiceName, database_url: &str, peers: PeerUrls) -> ServiceConfig {
+    ServiceConfig {
+        service,
+        listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        database: DatabaseConfig {
+            url: SecretString::from(database_url.to_owned()),
+            max_connections: 4,
+            acquire_timeout: Duration::from_secs(5),
+        },
+        peers,
+        principal_secret: SecretString::from(TEST_PRINCIPAL_SECRET.to_owned()),
+        migrate_on_start: false,
+        limits: ServerLimits::default(),
+    }
+}
+
+/// The migrations of one data service.
+pub fn migrations_of(service: ServiceName) -> ServiceMigrations {
+    match service {
+        ServiceName::Identity => identity::MIGRATIONS,
+        ServiceName::Billing => billing::MIGRATIONS,
+        ServiceName::Content => content::MIGRATIONS,
+        ServiceName::Progress | ServiceName::Gateway => progress::MIGRATIONS,
+    }
+}
+
+fn spawn(app: Application, stop: &mut Vec<oneshot::Sender<()>>) -> SocketAddr {
+    let addr = app.local_addr();
+    let (tx, rx) = oneshot::channel::<()>();
+    stop.push(tx);
+    tokio::spawn(async move {
+        let _ = app
+            .run_until_stopped(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    addr
+}
+
+impl Suite {
+    /// Starts everything on fresh databases.
+    pub async fn start() -> anyhow::Result<Self> {
+        let mut stop = Vec::new();
+        let mut databases = Vec::new();
+        for service in ServiceName::DATA_SERVICES {
+            databases.push((service, TestDatabase::migrated(service, migrations_of(service)).await?));
+        }
+        // Services are bound before their peers' URLs are known; they call
+        // peers lazily, so a first pass with placeholder URLs would be wrong.
+        // Bind every listener first, then build with the real addresses.
+        let mut hosts = Vec::new();
+        for service in ServiceName::DATA_SERVICES {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+            hosts.push((service, listener.local_addr()?, listener));
+        }
+        let url_of = |svc: ServiceName| {
+            hosts.iter().find(|(s, _, _)| *s == svc).map(|(_, a, _)| format!("http://{a}")).unwrap_or_default()
+        };
+        let peers = PeerUrls {
+            identity: url_of(ServiceName::Identity),
+            billing: url_of(ServiceName::Billing),
+            content: url_of(ServiceName::Content),
+            progress: url_of(ServiceName::Progress),
+        };
+        let mut services = Vec::new();
+        for (service, addr, listener) in hosts {
+            let db = databases.iter().find(|(s, _)| *s == service).map(|(_, d)| d.url.clone()).unwrap_or_default();
+            let mut config = service_config(service, &db, peers.clone());
+            config.listen_addr = addr;
+            drop(listener); // free the port for the service to bind
+            let app = match service {
+                ServiceName::Identity => identity::build(config).await?,
+                ServiceName::Billing => billing::build(config).await?,
+                ServiceName::Content => content::build(config).await?,
+                ServiceName::Progress | ServiceName::Gateway => progress::build(config).await?,
+            };
+            services.push((service, spawn(app, &mut stop)));
+        }
+        let gateway = gateway::build(gateway::GatewayConfig {
+            listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            peers,
+            principal_secret: SecretString::from(TEST_PRINCIPAL_SECRET.to_owned()),
+            limits: ServerLimits::default(),
+        })
+        .await?;
+        let gateway = spawn(gateway, &mut stop);
+        Ok(Self { gateway, services, databases, stop })
+    }
+
+    /// A channel to the gateway.
+    pub async fn gateway_channel(&self) -> anyhow::Result<Channel> {
+        connect(self.gateway).await
+    }
+
+    /// A channel straight to one service, bypassing the gateway.
+    pub async fn service_channel(&self, service: ServiceName) -> anyhow::Result<Channel> {
+        let addr = self
+            .services
+            .iter()
+            .find(|(s, _)| *s == service)
+            .map(|(_, a)| *a)
+            .ok_or_else(|| anyhow::anyhow!("no such service"))?;
+        connect(addr).await
+    }
+}
+
+/// Connects to `addr`, retrying briefly while the server starts.
+pub async fn connect(addr: SocketAddr) -> anyhow::Result<Channel> {
+    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?;
+    let mut last = None;
+    for _ in 0..50 {
+        match endpoint.connect().await {
+            Ok(channel) => return Ok(channel),
+            Err(error) => last = Some(error),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(last.map(anyhow::Error::from).unwrap_or_else(|| anyhow::anyhow!("could not connect")))
+}

@@ -1,0 +1,162 @@
+//! The suite started in-process: health and reflection through the gateway,
+//! public methods forwarded, internal ones refused, and services that
+//! refuse calls without a principal the gateway signed.
+
+use jazz_contract::jazz::billing::v1 as billing;
+use jazz_contract::jazz::identity::v1 as identity;
+use jazz_e2e::{Suite, TEST_PRINCIPAL_SECRET};
+use jazz_platform::ServiceName;
+use jazz_platform::principal::{PRINCIPAL_HEADER, Principal, PrincipalKey};
+use secrecy::SecretString;
+use tokio_stream::StreamExt as _;
+use tonic::Code;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
+use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
+use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
+use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
+
+/// Every public service, as `grpcurl list` must show them.
+const PUBLIC: [&str; 7] = [
+    "jazz.billing.v1.BillingService",
+    "jazz.content.v1.ContentService",
+    "jazz.identity.v1.AuthService",
+    "jazz.identity.v1.FeatureFlagService",
+    "jazz.identity.v1.UserService",
+    "jazz.progress.v1.PracticeService",
+    "jazz.progress.v1.ProgressService",
+];
+
+async fn wait_for_serving(channel: tonic::transport::Channel, service: &str) -> ServingStatus {
+    let mut client = HealthClient::new(channel);
+    let mut status = ServingStatus::Unknown;
+    for _ in 0..100 {
+        let request = HealthCheckRequest { service: service.to_owned() };
+        if let Ok(response) = client.check(request).await {
+            status = response.into_inner().status();
+            if status == ServingStatus::Serving {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    status
+}
+
+async fn list_services(channel: tonic::transport::Channel) -> anyhow::Result<Vec<String>> {
+    let mut client = ServerReflectionClient::new(channel);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = client.server_reflection_info(tokio_stream::iter([request])).await?.into_inner();
+    let mut names = Vec::new();
+    if let Some(response) = responses.next().await
+        && let Some(MessageResponse::ListServicesResponse(list)) = response?.message_response
+    {
+        names = list.service.into_iter().map(|s| s.name).collect();
+    }
+    names.sort();
+    Ok(names)
+}
+
+async fn describe(channel: tonic::transport::Channel, symbol: &str) -> anyhow::Result<bool> {
+    let mut client = ServerReflectionClient::new(channel);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::FileContainingSymbol(symbol.to_owned())),
+    };
+    let mut responses = client.server_reflection_info(tokio_stream::iter([request])).await?.into_inner();
+    let found = match responses.next().await {
+        Some(Ok(response)) => matches!(response.message_response, Some(MessageResponse::FileDescriptorResponse(_))),
+        _ => false,
+    };
+    Ok(found)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_serves_health_and_reflects_exactly_the_public_contract() -> anyhow::Result<()> {
+    let suite = Suite::start().await?;
+    let channel = suite.gateway_channel().await?;
+
+    assert_eq!(wait_for_serving(channel.clone(), "").await, ServingStatus::Serving);
+    assert_eq!(wait_for_serving(channel.clone(), "jazz.content.v1.ContentService").await, ServingStatus::Serving);
+
+    let mut listed = list_services(channel.clone()).await?;
+    listed.retain(|name| name.starts_with("jazz."));
+    assert_eq!(listed, PUBLIC);
+
+    assert!(describe(channel.clone(), "jazz.identity.v1.AuthService").await?);
+    assert!(!describe(channel.clone(), "jazz.identity.v1.IdentityInternalService").await?);
+    assert!(!describe(channel, "jazz.billing.v1.BillingInternalService").await?);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_service_serves_health_and_reflection_of_its_own() -> anyhow::Result<()> {
+    let suite = Suite::start().await?;
+    for service in ServiceName::DATA_SERVICES {
+        let channel = suite.service_channel(service).await?;
+        assert_eq!(wait_for_serving(channel.clone(), "").await, ServingStatus::Serving, "{service:?}");
+        let listed = list_services(channel).await?;
+        let package = format!("jazz.{}.v1.", service.as_str());
+        assert!(listed.iter().any(|name| name.starts_with(&package)), "{service:?} lists {listed:?}");
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn internal_methods_are_refused_at_the_gateway_as_if_absent() -> anyhow::Result<()> {
+    let suite = Suite::start().await?;
+    let channel = suite.gateway_channel().await?;
+    let mut internal = identity::identity_internal_service_client::IdentityInternalServiceClient::new(channel.clone());
+    let refused = internal.validate_session(identity::ValidateSessionRequest::default()).await;
+    let status = refused.err().map(|s| (s.code(), s.message().to_owned()));
+    assert_eq!(status, Some((Code::Unimplemented, "unknown method".to_owned())));
+
+    let mut quota = billing::billing_internal_service_client::BillingInternalServiceClient::new(channel);
+    let refused = quota.consume_quota(billing::ConsumeQuotaRequest::default()).await;
+    assert_eq!(refused.err().map(|s| s.code()), Some(Code::Unimplemented));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_methods_reach_their_service_through_the_gateway() -> anyhow::Result<()> {
+    let suite = Suite::start().await?;
+    let mut plans = billing::billing_service_client::BillingServiceClient::new(suite.gateway_channel().await?);
+    let answer = plans.list_plans(billing::ListPlansRequest::default()).await;
+    // Answered by the billing service itself (not the gateway's "unknown
+    // method"), which accepted the principal the gateway signed.
+    let status = answer.err();
+    assert_ne!(status.as_ref().map(|s| s.message()), Some("unknown method"));
+    assert_ne!(status.as_ref().map(|s| s.code()), Some(Code::Unauthenticated));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn services_refuse_calls_without_a_valid_principal() -> anyhow::Result<()> {
+    let suite = Suite::start().await?;
+    let channel = suite.service_channel(ServiceName::Billing).await?;
+    let mut client = billing::billing_service_client::BillingServiceClient::new(channel);
+
+    let missing = client.list_plans(billing::ListPlansRequest::default()).await;
+    assert_eq!(missing.err().map(|s| s.code()), Some(Code::Unauthenticated));
+
+    let forger = PrincipalKey::new(SecretString::from("not-the-real-key-not-the-real-key!!".to_owned()));
+    let mut forged = tonic::Request::new(billing::ListPlansRequest::default());
+    forger.attach(&mut forged, &Principal::service("content"));
+    assert_eq!(client.list_plans(forged).await.err().map(|s| s.code()), Some(Code::Unauthenticated));
+
+    let key = PrincipalKey::new(SecretString::from(TEST_PRINCIPAL_SECRET.to_owned()));
+    let mut genuine = tonic::Request::new(billing::ListPlansRequest::default());
+    key.attach(&mut genuine, &Principal::service("content"));
+    let accepted = client.list_plans(genuine).await;
+    assert_ne!(accepted.err().map(|s| s.code()), Some(Code::Unauthenticated));
+
+    let mut garbage = tonic::Request::new(billing::ListPlansRequest::default());
+    garbage.metadata_mut().insert(PRINCIPAL_HEADER, tonic::metadata::MetadataValue::from_static("a.b"));
+    assert_eq!(client.list_plans(garbage).await.err().map(|s| s.code()), Some(Code::Unauthenticated));
+    Ok(())
+}
