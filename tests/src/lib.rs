@@ -119,6 +119,7 @@ impl Suite {
             peers,
             principal_secret: SecretString::from(TEST_PRINCIPAL_SECRET.to_owned()),
             limits: ServerLimits::default(),
+            auth_cache_ttl: Duration::from_secs(1),
         })
         .await?;
         let gateway = spawn(gateway, &mut stop);

@@ -160,3 +160,17 @@ async fn services_refuse_calls_without_a_valid_principal() -> anyhow::Result<()>
     assert_eq!(client.list_plans(garbage).await.err().map(|s| s.code()), Some(Code::Unauthenticated));
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_that_need_a_session_are_refused_without_one() -> anyhow::Result<()> {
+    let suite = Suite::start().await?;
+    let channel = suite.gateway_channel().await?;
+    let mut users = identity::user_service_client::UserServiceClient::new(channel.clone());
+    let refused = users.get_me(identity::GetMeRequest::default()).await;
+    assert_eq!(refused.err().map(|s| s.code()), Some(Code::Unauthenticated));
+
+    let mut malformed = tonic::Request::new(identity::GetMeRequest::default());
+    malformed.metadata_mut().insert("authorization", tonic::metadata::MetadataValue::from_static("Basic abc"));
+    assert_eq!(users.get_me(malformed).await.err().map(|s| s.code()), Some(Code::Unauthenticated));
+    Ok(())
+}

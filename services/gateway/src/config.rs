@@ -1,6 +1,7 @@
 //! Gateway configuration from the environment.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use jazz_platform::ServiceName;
 use jazz_platform::config::{ConfigError, PeerUrls, ServerLimits, env_parse, principal_secret_from_env};
@@ -17,6 +18,9 @@ pub struct GatewayConfig {
     pub principal_secret: SecretString,
     /// Limits on the public listener.
     pub limits: ServerLimits,
+    /// How long a validated session is trusted without asking identity
+    /// again: the longest a revoked session keeps working.
+    pub auth_cache_ttl: Duration,
 }
 
 impl GatewayConfig {
@@ -28,6 +32,7 @@ impl GatewayConfig {
             peers: PeerUrls::from_env(),
             principal_secret: principal_secret_from_env()?,
             limits: ServerLimits::from_env()?,
+            auth_cache_ttl: Duration::from_millis(env_parse("AUTH_CACHE_TTL_MS", 5_000)?),
         })
     }
 }

@@ -3,6 +3,7 @@
 //! and refuses everything else. Reflection shows exactly the public
 //! contract; health follows the services behind it.
 
+pub mod auth;
 pub mod config;
 pub mod proxy;
 pub mod routes;
@@ -14,6 +15,7 @@ use jazz_platform::server::{HealthProbe, ServeSpec, ServiceHost};
 use jazz_platform::{Application, PrincipalKey};
 use tonic::transport::{Channel, Endpoint};
 
+use auth::Authenticator;
 pub use config::GatewayConfig;
 use proxy::Forwarder;
 use routes::{Backend, PUBLIC_SERVICES};
@@ -57,7 +59,9 @@ impl Backends {
 /// Builds the gateway: binds the listener and routes every public service.
 pub async fn build(config: GatewayConfig) -> anyhow::Result<Application> {
     let backends = Backends::connect(&config)?;
-    let forwarder = Forwarder { key: Arc::new(PrincipalKey::new(config.principal_secret.clone())) };
+    let key = Arc::new(PrincipalKey::new(config.principal_secret.clone()));
+    let auth = Authenticator::new(backends.identity.clone(), key.clone(), config.auth_cache_ttl);
+    let forwarder = Forwarder { key, auth };
 
     let mut router = axum::Router::new();
     for (service, backend) in PUBLIC_SERVICES {

@@ -11,20 +11,30 @@ use tonic::transport::Channel;
 use tonic::transport::server::TcpConnectInfo;
 use tower::ServiceExt as _;
 
+use crate::auth::{Authenticator, Session};
+
 /// What every forwarded call needs.
 #[derive(Clone)]
 pub struct Forwarder {
     /// Signs the principal for the service.
     pub key: Arc<PrincipalKey>,
+    /// Checks bearer tokens.
+    pub auth: Authenticator,
 }
 
 impl Forwarder {
     /// Forwards `request` to `channel` and relays the answer.
     pub async fn forward(&self, channel: Channel, request: http::Request<AxumBody>) -> http::Response<AxumBody> {
         let (mut parts, body) = request.into_parts();
-        let principal = self.principal_for(&parts);
-        // A client-supplied principal is never passed on: only ours counts.
+        let session = match self.auth.authenticate(parts.uri.path(), &parts.headers).await {
+            Ok(session) => session,
+            Err(status) => return status.into_http(),
+        };
+        let principal = self.principal_for(&parts, session);
+        // A client-supplied principal is never passed on: only ours counts;
+        // and the session token stops here.
         parts.headers.remove(PRINCIPAL_HEADER);
+        parts.headers.remove(http::header::AUTHORIZATION);
         match self.key.sign(&principal).parse() {
             Ok(value) => {
                 parts.headers.insert(PRINCIPAL_HEADER, value);
@@ -42,11 +52,15 @@ impl Forwarder {
         }
     }
 
-    /// The principal for this call: the request id, client address and
-    /// user agent as the gateway saw them.
-    fn principal_for(&self, parts: &http::request::Parts) -> Principal {
+    /// The principal for this call: the session's user, and the request
+    /// id, client address and user agent as the gateway saw them.
+    fn principal_for(&self, parts: &http::request::Parts, session: Option<Session>) -> Principal {
         let header = |name: &http::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let mut principal = Principal::anonymous(header(&REQUEST_ID_HEADER).unwrap_or_default());
+        let request_id = header(&REQUEST_ID_HEADER).unwrap_or_default();
+        let mut principal = match session {
+            Some(session) => Principal::user(session.user_id, session.session_id, request_id),
+            None => Principal::anonymous(request_id),
+        };
         principal.client_ip = parts
             .extensions
             .get::<TcpConnectInfo>()
