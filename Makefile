@@ -13,7 +13,7 @@ SERVICES := identity billing content progress
 # Where PostgreSQL is: $POSTGRES_URL, the local server, or a private cluster.
 PG = $$(deploy/local/ensure-postgres.sh)
 
-.PHONY: help run stop migrate seed test lint fmt bench tools clean
+.PHONY: help run stop migrate seed test music-check lint fmt bench tools clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -58,9 +58,15 @@ lint: $(BUF) ## rustfmt, clippy (warnings are errors), buf lint
 test: lint $(VENV)/.ready ## everything a change must pass
 	base=$(PG); deploy/local/drop-test-dbs.sh "$$base"; \
 	  TEST_POSTGRES_URL=$$base cargo test --workspace --quiet
+	$(MAKE) --no-print-directory music-check
 
-bench: ## benchmarks (release build)
-	cargo bench -p jazz-music
+music-check: $(VENV)/.ready ## generated MusicXML parsed by music21 matches the engine's own notes
+	rm -rf $(BUILD)/music-samples
+	cargo run --quiet -p jazz-music --example dump_samples -- $(BUILD)/music-samples
+	$(PY) services/content/music/scripts/check_musicxml.py $(BUILD)/music-samples
+
+bench: ## benchmarks (release build): music engine items per second per type
+	cargo bench -p jazz-music --bench generate
 
 clean: ## remove build outputs (keeps the private PostgreSQL cluster)
 	cargo clean
