@@ -50,10 +50,11 @@ seed: migrate ## load seeds/ (feature flags, plans, demo users)
 fmt: ## format the Rust code
 	cargo fmt --all
 
-lint: $(BUF) ## rustfmt, clippy (warnings are errors), buf lint
+lint: $(BUF) $(VENV)/.ready ## rustfmt, clippy (warnings are errors), buf lint, Kubernetes manifests
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 	cd proto && ../$(BUF) lint
+	$(VENV)/bin/kubernetes-validate --quiet -k 1.30.0 deploy/k8s/*.yaml
 
 test: lint $(VENV)/.ready ## everything a change must pass
 	base=$(PG); deploy/local/drop-test-dbs.sh "$$base"; \
