@@ -13,7 +13,7 @@ SERVICES := identity billing content progress
 # Where PostgreSQL is: $POSTGRES_URL, the local server, or a private cluster.
 PG = $$(deploy/local/ensure-postgres.sh)
 
-.PHONY: help run stop migrate seed test music-check lint fmt bench tools clean
+.PHONY: help run stop migrate seed test music-check lint fmt bench tools clean release-contract
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ seed: migrate ## load seeds/ (feature flags, plans, demo users)
 	base=$(PG); for svc in $(SERVICES); do \
 	  env $${svc^^}_DATABASE_URL=$$base/jazz_$$svc target/debug/$$svc seed seeds; done
 
+release-contract: $(BUF) ## record the current contract as released (the base of `buf breaking`)
+	cd proto && ../$(BUF) build -o released/contract-v1.binpb
+
 # ---- checking ------------------------------------------------------------
 fmt: ## format the Rust code
 	cargo fmt --all
@@ -54,6 +57,7 @@ lint: $(BUF) $(VENV)/.ready ## rustfmt, clippy (warnings are errors), buf lint, 
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 	cd proto && ../$(BUF) lint
+	cd proto && ../$(BUF) breaking --against released/contract-v1.binpb
 	$(VENV)/bin/kubernetes-validate --quiet -k 1.30.0 deploy/k8s/*.yaml
 
 test: lint $(VENV)/.ready ## everything a change must pass
