@@ -76,8 +76,13 @@ fn spawn(app: Application, stop: &mut Vec<oneshot::Sender<()>>) -> SocketAddr {
 }
 
 impl Suite {
-    /// Starts everything on fresh databases.
+    /// Starts everything on fresh databases, with default gateway limits.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(gateway::limits::RateLimits::default()).await
+    }
+
+    /// Starts everything on fresh databases, with these gateway rate limits.
+    pub async fn start_with(rate_limits: gateway::limits::RateLimits) -> anyhow::Result<Self> {
         let mut stop = Vec::new();
         let mut databases = Vec::new();
         for service in ServiceName::DATA_SERVICES {
@@ -120,6 +125,7 @@ impl Suite {
             principal_secret: SecretString::from(TEST_PRINCIPAL_SECRET.to_owned()),
             limits: ServerLimits::default(),
             auth_cache_ttl: Duration::from_secs(1),
+            rate_limits,
         })
         .await?;
         let gateway = spawn(gateway, &mut stop);

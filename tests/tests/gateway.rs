@@ -174,3 +174,31 @@ async fn calls_that_need_a_session_are_refused_without_one() -> anyhow::Result<(
     assert_eq!(users.get_me(malformed).await.err().map(|s| s.code()), Some(Code::Unauthenticated));
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_sign_ins_from_one_address_is_cut_off_with_a_retry_hint() -> anyhow::Result<()> {
+    use tonic_types::StatusExt as _;
+    let limits = gateway::limits::RateLimits { credentials_per_min: 5, ..Default::default() };
+    let suite = Suite::start_with(limits).await?;
+    let mut auth = identity::auth_service_client::AuthServiceClient::new(suite.gateway_channel().await?);
+    let mut limited = Vec::new();
+    for i in 0..12 {
+        // A different email each time: only the gateway's per-address limit
+        // is under test, not identity's per-account throttle.
+        let request = identity::SignInRequest { email: format!("nobody{i}@example.com"), ..Default::default() };
+        if let Err(status) = auth.sign_in(request).await
+            && status.code() == Code::ResourceExhausted
+        {
+            limited.push(status);
+        }
+    }
+    assert_eq!(limited.len(), 7, "5 admitted, the other 7 refused");
+    let retry = limited[0].get_details_retry_info().and_then(|r| r.retry_delay);
+    assert!(retry.is_some_and(|d| d > std::time::Duration::ZERO));
+
+    // Other methods from the same address still pass.
+    let mut plans = billing::billing_service_client::BillingServiceClient::new(suite.gateway_channel().await?);
+    let status = plans.list_plans(billing::ListPlansRequest::default()).await.err().map(|s| s.code());
+    assert_ne!(status, Some(Code::ResourceExhausted));
+    Ok(())
+}

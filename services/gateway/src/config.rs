@@ -7,6 +7,8 @@ use jazz_platform::ServiceName;
 use jazz_platform::config::{ConfigError, PeerUrls, ServerLimits, env_parse, principal_secret_from_env};
 use secrecy::SecretString;
 
+use crate::limits::RateLimits;
+
 /// Everything the gateway needs to start.
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
@@ -21,6 +23,8 @@ pub struct GatewayConfig {
     /// How long a validated session is trusted without asking identity
     /// again: the longest a revoked session keeps working.
     pub auth_cache_ttl: Duration,
+    /// Per-address and per-user rate limits.
+    pub rate_limits: RateLimits,
 }
 
 impl GatewayConfig {
@@ -33,6 +37,7 @@ impl GatewayConfig {
             principal_secret: principal_secret_from_env()?,
             limits: ServerLimits::from_env()?,
             auth_cache_ttl: Duration::from_millis(env_parse("AUTH_CACHE_TTL_MS", 5_000)?),
+            rate_limits: RateLimits::from_env()?,
         })
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod limits;
 pub mod proxy;
 pub mod routes;
 
@@ -17,6 +18,7 @@ use tonic::transport::{Channel, Endpoint};
 
 use auth::Authenticator;
 pub use config::GatewayConfig;
+use limits::RateLimiters;
 use proxy::Forwarder;
 use routes::{Backend, PUBLIC_SERVICES};
 
@@ -61,7 +63,9 @@ pub async fn build(config: GatewayConfig) -> anyhow::Result<Application> {
     let backends = Backends::connect(&config)?;
     let key = Arc::new(PrincipalKey::new(config.principal_secret.clone()));
     let auth = Authenticator::new(backends.identity.clone(), key.clone(), config.auth_cache_ttl);
-    let forwarder = Forwarder { key, auth };
+    let limits = Arc::new(RateLimiters::new(config.rate_limits));
+    spawn_limiter_cleanup(limits.clone());
+    let forwarder = Forwarder { key, auth, limits };
 
     let mut router = axum::Router::new();
     for (service, backend) in PUBLIC_SERVICES {
@@ -96,4 +100,15 @@ pub async fn build(config: GatewayConfig) -> anyhow::Result<Application> {
         accept_http1: true,
     };
     Ok(Application::from_parts(host, spec))
+}
+
+/// Forgets idle rate-limit keys once a minute so memory stays bounded.
+fn spawn_limiter_cleanup(limits: Arc<RateLimiters>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            limits.shrink();
+        }
+    });
 }

@@ -12,6 +12,7 @@ use tonic::transport::server::TcpConnectInfo;
 use tower::ServiceExt as _;
 
 use crate::auth::{Authenticator, Session};
+use crate::limits::RateLimiters;
 
 /// What every forwarded call needs.
 #[derive(Clone)]
@@ -20,16 +21,27 @@ pub struct Forwarder {
     pub key: Arc<PrincipalKey>,
     /// Checks bearer tokens.
     pub auth: Authenticator,
+    /// Rate limits per address and per user.
+    pub limits: Arc<RateLimiters>,
 }
 
 impl Forwarder {
     /// Forwards `request` to `channel` and relays the answer.
     pub async fn forward(&self, channel: Channel, request: http::Request<AxumBody>) -> http::Response<AxumBody> {
         let (mut parts, body) = request.into_parts();
+        let client_ip = client_ip(&parts);
+        if let Err(status) = self.limits.check_address(parts.uri.path(), client_ip) {
+            return status.into_http();
+        }
         let session = match self.auth.authenticate(parts.uri.path(), &parts.headers).await {
             Ok(session) => session,
             Err(status) => return status.into_http(),
         };
+        if let Some(session) = session
+            && let Err(status) = self.limits.check_user(session.user_id)
+        {
+            return status.into_http();
+        }
         let principal = self.principal_for(&parts, session);
         // A client-supplied principal is never passed on: only ours counts;
         // and the session token stops here.
@@ -61,12 +73,13 @@ impl Forwarder {
             Some(session) => Principal::user(session.user_id, session.session_id, request_id),
             None => Principal::anonymous(request_id),
         };
-        principal.client_ip = parts
-            .extensions
-            .get::<TcpConnectInfo>()
-            .and_then(TcpConnectInfo::remote_addr)
-            .map(|addr| addr.ip().to_string());
+        principal.client_ip = client_ip(parts).map(|ip| ip.to_string());
         principal.user_agent = header(&http::header::USER_AGENT);
         principal
     }
+}
+
+/// The client's address as this process saw the connection.
+fn client_ip(parts: &http::request::Parts) -> Option<std::net::IpAddr> {
+    parts.extensions.get::<TcpConnectInfo>().and_then(TcpConnectInfo::remote_addr).map(|addr| addr.ip())
 }
