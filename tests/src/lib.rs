@@ -126,6 +126,7 @@ impl Suite {
             limits: ServerLimits::default(),
             auth_cache_ttl: Duration::from_secs(1),
             rate_limits,
+            cors_allowed_origins: vec!["https://app.jazzmaster.test".to_owned()],
         })
         .await?;
         let gateway = spawn(gateway, &mut stop);

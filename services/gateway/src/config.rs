@@ -25,6 +25,9 @@ pub struct GatewayConfig {
     pub auth_cache_ttl: Duration,
     /// Per-address and per-user rate limits.
     pub rate_limits: RateLimits,
+    /// Browser origins allowed to call over gRPC-Web
+    /// (`CORS_ALLOWED_ORIGINS`, comma-separated; empty: same origin only).
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl GatewayConfig {
@@ -38,6 +41,13 @@ impl GatewayConfig {
             limits: ServerLimits::from_env()?,
             auth_cache_ttl: Duration::from_millis(env_parse("AUTH_CACHE_TTL_MS", 5_000)?),
             rate_limits: RateLimits::from_env()?,
+            cors_allowed_origins: std::env::var("CORS_ALLOWED_ORIGINS")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(str::to_owned)
+                .collect(),
         })
     }
 }

@@ -83,14 +83,21 @@ pub async fn build(config: GatewayConfig) -> anyhow::Result<Application> {
     // Internal, admin and unknown methods: the answer a missing method gets.
     let router = router
         .fallback(|| async { tonic::Status::unimplemented("unknown method").into_http::<AxumBody>() })
-        .layer(tonic_web::GrpcWebLayer::new());
+        .layer(tonic_web::GrpcWebLayer::new())
+        .layer(cors(&config.cors_allowed_origins));
 
     let host = ServiceHost::bind(config.listen_addr, config.limits.clone()).await?;
     let spec = ServeSpec {
         routes: tonic::service::Routes::from(router),
         health_names: PUBLIC_SERVICES.iter().map(|(name, _)| *name).collect(),
         reflection_descriptors: routes::public_descriptor_set()?,
-        reflection_services: Some(PUBLIC_SERVICES.iter().map(|(name, _)| (*name).to_owned()).collect()),
+        reflection_services: Some(
+            PUBLIC_SERVICES
+                .iter()
+                .map(|(name, _)| (*name).to_owned())
+                .chain(["grpc.health.v1.Health".to_owned()])
+                .collect(),
+        ),
         probe: HealthProbe::Backends(vec![
             backends.identity.clone(),
             backends.billing.clone(),
@@ -111,4 +118,30 @@ fn spawn_limiter_cleanup(limits: Arc<RateLimiters>) {
             limits.shrink();
         }
     });
+}
+
+/// CORS for gRPC-Web from the configured browser origins: the headers a
+/// gRPC-Web client sends, and the grpc-* headers it must be allowed to read.
+fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
+    use http::HeaderName;
+    let origins: Vec<http::HeaderValue> = origins.iter().filter_map(|o| o.parse().ok()).collect();
+    let header = HeaderName::from_static;
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([http::Method::POST, http::Method::OPTIONS])
+        .allow_headers([
+            http::header::CONTENT_TYPE,
+            http::header::AUTHORIZATION,
+            header("x-grpc-web"),
+            header("x-user-agent"),
+            header("grpc-timeout"),
+            header("x-request-id"),
+        ])
+        .expose_headers([
+            header("grpc-status"),
+            header("grpc-message"),
+            header("grpc-status-details-bin"),
+            header("x-request-id"),
+        ])
+        .max_age(std::time::Duration::from_secs(600))
 }

@@ -6,8 +6,13 @@
 
 pub mod api;
 pub mod domain;
+pub mod error;
+pub mod mail;
 pub mod schema;
 pub mod seed;
+pub mod store;
+
+use std::sync::Arc;
 
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use jazz_platform::{Application, ServiceConfig, ServiceContext, ServiceMigrations};
@@ -32,18 +37,32 @@ pub const PARTITIONED_TABLES: &[&str] = &["audit_logs"];
 
 /// Builds the service from `config`: migrations checked (or applied), pool
 /// open, listener bound. Serve it with [`Application::run_until_stopped`].
+/// Mail is logged ([`mail::LogMailer`]) until SMTP lands.
 pub async fn build(config: ServiceConfig) -> anyhow::Result<Application> {
-    let context = ServiceContext::prepare(config, MIGRATIONS, PARTITIONED_TABLES).await?;
-    Application::bind(&context, routes(&context), health_names()).await
+    build_with(config, Arc::new(mail::LogMailer)).await
 }
 
-/// Every gRPC service of identity, each behind the principal check.
+/// [`build`] with the given mailer (tests pass a [`mail::MemoryMailer`] to
+/// read the tokens it would have mailed).
+pub async fn build_with(config: ServiceConfig, mailer: Arc<dyn mail::Mailer>) -> anyhow::Result<Application> {
+    let context = ServiceContext::prepare(config, MIGRATIONS, PARTITIONED_TABLES).await?;
+    api::warm_up();
+    Application::bind(&context, routes_with(&context, mailer), health_names()).await
+}
+
+/// Every gRPC service of identity, each behind the principal check, with
+/// mail logged.
 pub fn routes(context: &ServiceContext) -> Routes {
+    routes_with(context, Arc::new(mail::LogMailer))
+}
+
+/// [`routes`] mailing through `mailer`.
+pub fn routes_with(context: &ServiceContext, mailer: Arc<dyn mail::Mailer>) -> Routes {
     let interceptor = &context.interceptor;
     let max_message = context.config.limits.max_decoding_message_size;
     Routes::default()
         .add_service(InterceptedService::new(
-            AuthServiceServer::new(api::AuthApi::new(context.clone())).max_decoding_message_size(max_message),
+            AuthServiceServer::new(api::AuthApi::new(context.clone(), mailer)).max_decoding_message_size(max_message),
             interceptor.clone(),
         ))
         .add_service(InterceptedService::new(

@@ -14,6 +14,9 @@ use crate::schema::{outbox_events, processed_events};
 pub mod events {
     /// A user signed up (identity → billing).
     pub const USER_CREATED: &str = "identity.user_created";
+    /// A user deleted their account (soft; identity → all, which hide the
+    /// user's public rows until the purge).
+    pub const USER_DELETED: &str = "identity.user_deleted";
     /// A user's account was purged after the retention window (identity → all).
     pub const USER_PURGED: &str = "identity.user_purged";
     /// A content item was deleted (content → progress).

@@ -129,10 +129,14 @@ impl ServiceHost {
     /// stops accepting, and lets in-flight calls finish.
     pub async fn serve(self, spec: ServeSpec, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         let (health, health_service) = tonic_health::server::health_reporter();
+        // Health is described too, so `grpcurl … grpc.health.v1.Health/Check`
+        // works with reflection alone.
         let mut reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(&spec.reflection_descriptors);
+            .register_encoded_file_descriptor_set(&spec.reflection_descriptors)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
         let mut reflection_alpha = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(&spec.reflection_descriptors);
+            .register_encoded_file_descriptor_set(&spec.reflection_descriptors)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
         for name in spec.reflection_services.iter().flatten() {
             reflection = reflection.with_service_name(name.clone());
             reflection_alpha = reflection_alpha.with_service_name(name.clone());

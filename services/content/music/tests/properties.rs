@@ -10,6 +10,23 @@ use common::{check, request};
 use jazz_music::key::Key;
 use jazz_music::{ContentType, Difficulty, GenerationRequest, generate};
 use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
+
+/// The fixed seed CI runs with, so every run checks the same cases (the
+/// persisted failures in `properties.proptest-regressions` run first).
+/// `PROPTEST_RNG_SEED` and `PROPTEST_CASES` still override it locally, e.g.
+/// `PROPTEST_RNG_SEED=7 PROPTEST_CASES=3000 cargo test -p jazz-music --release`.
+const RNG_SEED: u64 = 0x6a61_7a7a_2d6d_7573;
+
+fn config() -> ProptestConfig {
+    let env = |name: &str| std::env::var(name).is_ok_and(|v| !v.is_empty());
+    let base = ProptestConfig::default();
+    ProptestConfig {
+        cases: if env("PROPTEST_CASES") { base.cases } else { 300 },
+        rng_seed: if env("PROPTEST_RNG_SEED") { base.rng_seed } else { RngSeed::Fixed(RNG_SEED) },
+        ..base
+    }
+}
 
 fn content_type() -> impl Strategy<Value = ContentType> {
     prop::sample::select(ContentType::ALL.to_vec())
@@ -42,7 +59,7 @@ fn exhaustive_sweep_passes_every_invariant() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #![proptest_config(config())]
 
     #[test]
     fn random_items_pass_every_invariant(seed in any::<u64>(), k in 0usize..24, ct in content_type(), d in difficulty(), variant in 0u8..6) {

@@ -1,14 +1,31 @@
-//! `jazz.identity.v1.IdentityInternalService` (internal).
-//!
-//! Every method answers UNIMPLEMENTED until its issue lands (the generated
-//! trait's default methods); handlers are added here as they are built.
+//! `jazz.identity.v1.IdentityInternalService` (internal: service principals
+//! only). ValidateSession is on the gateway's path of every call: one
+//! indexed lookup by token hash, and a write at most once a minute.
+//! ListAuditLogs answers UNIMPLEMENTED for now.
+
+use std::collections::{HashMap, HashSet};
 
 use jazz_contract::jazz::identity::v1::identity_internal_service_server::IdentityInternalService;
+use jazz_contract::jazz::identity::v1::{
+    BatchGetUsersRequest, BatchGetUsersResponse, GetUserRequest, GetUserResponse, ValidateSessionRequest,
+    ValidateSessionResponse,
+};
 use jazz_platform::ServiceContext;
+use jazz_platform::error::Violations;
+use jazz_platform::ids::{parse_id, to_api};
+use jazz_platform::principal::principal_of;
+use tonic::{Request, Response, Status};
+
+use super::convert::{self, timestamp};
+use crate::domain::token::hash_presented;
+use crate::error::IdentityError;
+use crate::store::{sessions, users};
+
+/// Most ids one BatchGetUsers call may ask for.
+const MAX_BATCH: usize = 200;
 
 /// Handlers of `IdentityInternalService`.
 pub struct IdentityInternalApi {
-    #[expect(dead_code, reason = "used by the handlers of the issue that implements this service")]
     context: ServiceContext,
 }
 
@@ -17,7 +34,80 @@ impl IdentityInternalApi {
     pub fn new(context: ServiceContext) -> Self {
         Self { context }
     }
+
+    async fn validate(&self, token: &str) -> Result<ValidateSessionResponse, IdentityError> {
+        let hash = hash_presented(token).ok_or(IdentityError::SessionInvalid)?;
+        let mut conn = self.context.pool.get().await?;
+        let (session, user) = sessions::live_by_hash(&mut conn, &hash).await?.ok_or(IdentityError::SessionInvalid)?;
+        sessions::touch(&mut conn, session.id, session.last_seen_at).await?;
+        Ok(ValidateSessionResponse {
+            user_id: to_api(user.id),
+            session_id: to_api(session.id),
+            expires_at: Some(timestamp(session.expires)),
+            email_verified: user.email_verified.is_some(),
+            is_active: user.is_active,
+        })
+    }
+
+    async fn get(&self, user_id: &str) -> Result<GetUserResponse, IdentityError> {
+        let id = parse_id("user_id", user_id).map_err(|v| IdentityError::Invalid(vec![v]))?;
+        let mut conn = self.context.pool.get().await?;
+        let user = users::by_id(&mut conn, id).await?.ok_or(IdentityError::NotFound("user"))?;
+        let profile = users::profile(&mut conn, user.id).await?;
+        Ok(GetUserResponse { user: Some(convert::user(&user)), profile: Some(convert::profile(&profile)) })
+    }
+
+    async fn batch(&self, raw: &[String]) -> Result<BatchGetUsersResponse, IdentityError> {
+        if raw.is_empty() || raw.len() > MAX_BATCH {
+            return Err(IdentityError::field("user_ids", "must hold 1-200 ids"));
+        }
+        let mut v = Violations::new();
+        let mut seen = HashSet::new();
+        let mut ids = Vec::new();
+        for (i, text) in raw.iter().enumerate() {
+            if let Some(id) = v.check(parse_id(&format!("user_ids[{i}]"), text))
+                && seen.insert(id)
+            {
+                ids.push(id);
+            }
+        }
+        v.finish().map_err(IdentityError::Invalid)?;
+        let mut conn = self.context.pool.get().await?;
+        let found: HashMap<_, _> = users::by_ids(&mut conn, &ids).await?.into_iter().map(|u| (u.id, u)).collect();
+        let mut response = BatchGetUsersResponse::default();
+        for id in ids {
+            match found.get(&id) {
+                Some(user) => response.users.push(convert::user(user)),
+                None => response.not_found_ids.push(to_api(id)),
+            }
+        }
+        Ok(response)
+    }
 }
 
 #[tonic::async_trait]
-impl IdentityInternalService for IdentityInternalApi {}
+impl IdentityInternalService for IdentityInternalApi {
+    async fn validate_session(
+        &self,
+        request: Request<ValidateSessionRequest>,
+    ) -> Result<Response<ValidateSessionResponse>, Status> {
+        principal_of(&request)?.require_service()?;
+        let ValidateSessionRequest { session_token } = request.into_inner();
+        Ok(Response::new(self.validate(&session_token).await?))
+    }
+
+    async fn get_user(&self, request: Request<GetUserRequest>) -> Result<Response<GetUserResponse>, Status> {
+        principal_of(&request)?.require_service()?;
+        let GetUserRequest { user_id } = request.into_inner();
+        Ok(Response::new(self.get(&user_id).await?))
+    }
+
+    async fn batch_get_users(
+        &self,
+        request: Request<BatchGetUsersRequest>,
+    ) -> Result<Response<BatchGetUsersResponse>, Status> {
+        principal_of(&request)?.require_service()?;
+        let BatchGetUsersRequest { user_ids } = request.into_inner();
+        Ok(Response::new(self.batch(&user_ids).await?))
+    }
+}

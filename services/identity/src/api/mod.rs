@@ -1,13 +1,24 @@
-//! gRPC handlers: decode, validate, call the domain, encode. Thin.
+//! gRPC handlers: decode, validate, call the domain and the store, encode.
+//! One file per service (`auth.rs`, `user.rs`, …) with the longer flows in
+//! files of their own (`signup.rs`, `signin.rs`, `recovery.rs`,
+//! `profile.rs`, `user_sessions.rs`).
 
 mod auth;
+mod convert;
 mod feature_flag;
 mod identity_admin;
 mod identity_internal;
+mod profile;
+mod recovery;
+mod signin;
+mod signup;
+mod support;
 mod user;
+mod user_sessions;
 
 pub use auth::AuthApi;
 pub use feature_flag::FeatureFlagApi;
 pub use identity_admin::IdentityAdminApi;
 pub use identity_internal::IdentityInternalApi;
+pub use support::warm_up;
 pub use user::UserApi;

@@ -92,6 +92,16 @@ impl VoicingType {
         matches!(self, Drop2 | Quartal | UpperStructure)
     }
 
+    /// The stated voice-leading bound, in tenths of a semitone: the most
+    /// average movement per voice between consecutive voicings (5, or 7.5
+    /// for the single-form rootless types, which cannot alternate forms).
+    pub fn max_movement_tenths(self) -> u32 {
+        match self {
+            RootlessA | RootlessB => 75,
+            _ => 50,
+        }
+    }
+
     /// Register window for the lowest voice-led note, and the preferred centre.
     fn window(self) -> (i32, i32, i32) {
         match self {
@@ -134,8 +144,39 @@ fn stack_from(floor: i32, names: &[NoteName]) -> Cand {
     out
 }
 
+/// The candidates of `chord`: every form of the type in every octave of
+/// its register window.
 fn candidates(chord: &Chord, vt: VoicingType) -> Vec<Cand> {
     let (lo, hi, _) = vt.window();
+    candidates_in(chord, vt, lo, hi, false)
+}
+
+/// How far past its register window a fallback placement may reach.
+const FALLBACK_REACH: i32 = 7;
+
+/// The cost of taking a fallback candidate: above any ordinary path cost,
+/// below breaking the movement bound, so fallbacks are used only to keep a
+/// progression within the bound.
+const FALLBACK_COST: u64 = 1_000;
+
+/// The fallback candidates of `chord`, for when no ordinary candidate can
+/// follow the previous voicing within the bound (a single-form type, or a
+/// form whose only placement is at the other end of the window): the forms
+/// placed up to [`FALLBACK_REACH`] semitones past the window, and for
+/// quartal voicings also the forms with the lowest note moved up an octave
+/// or the highest moved down (same notes, guide tones kept).
+fn fallback_candidates(chord: &Chord, vt: VoicingType) -> Vec<Cand> {
+    let (lo, hi, _) = vt.window();
+    let ordinary = candidates(chord, vt);
+    candidates_in(chord, vt, lo - FALLBACK_REACH, hi + FALLBACK_REACH, true)
+        .into_iter()
+        .filter(|c| !ordinary.contains(c))
+        .collect()
+}
+
+/// The candidates with the lowest voice-led note in `lo..=hi`; `rotate` adds
+/// the rotated quartal forms.
+fn candidates_in(chord: &Chord, vt: VoicingType, lo: i32, hi: i32, rotate: bool) -> Vec<Cand> {
     let root = chord.root;
     let q = chord.quality;
     match vt {
@@ -173,6 +214,19 @@ fn candidates(chord: &Chord, vt: VoicingType) -> Vec<Cand> {
         Quartal => {
             let mut forms = vec![quartal_form(q)];
             forms.extend(quartal_alternate(q));
+            if rotate {
+                let rotated: Vec<Vec<Interval>> = forms
+                    .iter()
+                    .flat_map(|f| {
+                        let n = f.len();
+                        let up: Vec<Interval> = f[1..].iter().copied().chain(f.first().map(|i| up8(*i))).collect();
+                        let down: Vec<Interval> =
+                            f.last().map(|i| down8(*i)).into_iter().chain(f[..n - 1].iter().copied()).collect();
+                        [up, down]
+                    })
+                    .collect();
+                forms.extend(rotated);
+            }
             forms.iter().flat_map(|f| place(root, f, lo, hi)).collect()
         }
         UpperStructure => {
@@ -205,6 +259,16 @@ pub fn movement(a: &[Pitch], b: &[Pitch]) -> u32 {
     }
 }
 
+/// The cost of moving from `a` to `b`: twice the movement, plus a penalty
+/// far above any register pull when the move breaks the type's stated
+/// bound, so a path within the bound is taken whenever one exists.
+fn step_cost(a: &[Pitch], b: &[Pitch], vt: VoicingType) -> u64 {
+    let moved = u64::from(movement(a, b));
+    let allowed = u64::from(vt.max_movement_tenths()) * b.len().max(1) as u64;
+    let over = (moved * 10).saturating_sub(allowed);
+    2 * moved + if over > 0 { 10_000 + 100 * over } else { 0 }
+}
+
 /// Voices `chord` after `prev` (or fresh at the register's centre).
 pub fn voice(prev: Option<&[Pitch]>, chord: &Chord, vt: VoicingType) -> Vec<Pitch> {
     let (_, _, centre) = vt.window();
@@ -213,11 +277,11 @@ pub fn voice(prev: Option<&[Pitch]>, chord: &Chord, vt: VoicingType) -> Vec<Pitc
         v.sort_by_key(|p| p.midi());
         v
     };
-    let cost = |c: &Vec<Pitch>| -> u32 {
+    let cost = |c: &Vec<Pitch>| -> u64 {
         let lo = c.first().map_or(centre, |p| p.midi());
         let hi = c.last().map_or(centre, |p| p.midi());
-        let drift = ((lo + hi) / 2).abs_diff(centre);
-        prev.map_or(0, |p| 2 * movement(p, c)) + drift
+        let drift = u64::from(((lo + hi) / 2).abs_diff(centre));
+        prev.map_or(0, |p| step_cost(p, c, vt)) + drift
     };
     candidates(chord, vt).iter().map(to_pitches).min_by_key(cost).unwrap_or_default()
 }
@@ -229,46 +293,60 @@ pub fn voice(prev: Option<&[Pitch]>, chord: &Chord, vt: VoicingType) -> Vec<Pitc
 /// into a leap later.
 pub fn voice_all(chords: &[Chord], vt: VoicingType) -> Vec<Vec<Pitch>> {
     let (_, _, centre) = vt.window();
-    let drift = |c: &[Pitch]| -> u32 {
+    let drift = |c: &[Pitch]| -> u64 {
         let lo = c.first().map_or(centre, |p| p.midi());
         let hi = c.last().map_or(centre, |p| p.midi());
-        ((lo + hi) / 2).abs_diff(centre)
+        u64::from(((lo + hi) / 2).abs_diff(centre))
     };
-    let layers: Vec<Vec<Vec<Pitch>>> = chords
+    let sorted = |cand: &Cand| -> Vec<Pitch> {
+        let mut v: Vec<Pitch> = cand.iter().map(|(m, n)| Pitch::from_midi_named(*m, *n)).collect();
+        v.sort_by_key(|p| p.midi());
+        v
+    };
+    // Each candidate with its own cost: the register pull, plus the
+    // surcharge for a fallback.
+    let layers: Vec<Vec<(Vec<Pitch>, u64)>> = chords
         .iter()
         .map(|c| {
-            let mut cands: Vec<Vec<Pitch>> = candidates(c, vt)
+            let mut cands: Vec<(Vec<Pitch>, u64)> = candidates(c, vt)
                 .iter()
                 .map(|cand| {
-                    let mut v: Vec<Pitch> = cand.iter().map(|(m, n)| Pitch::from_midi_named(*m, *n)).collect();
-                    v.sort_by_key(|p| p.midi());
-                    v
+                    let v = sorted(cand);
+                    let d = drift(&v);
+                    (v, d)
                 })
                 .collect();
+            if chords.len() > 1 {
+                cands.extend(fallback_candidates(c, vt).iter().map(|cand| {
+                    let v = sorted(cand);
+                    let d = drift(&v);
+                    (v, d + FALLBACK_COST)
+                }));
+            }
             if cands.is_empty() {
-                cands.push(Vec::new());
+                cands.push((Vec::new(), 0));
             }
             cands
         })
         .collect();
     // cost[i][j]: cheapest path ending in candidate j of chord i; back[i][j]: its predecessor.
-    let mut cost: Vec<Vec<u32>> = Vec::with_capacity(layers.len());
+    let mut cost: Vec<Vec<u64>> = Vec::with_capacity(layers.len());
     let mut back: Vec<Vec<usize>> = Vec::with_capacity(layers.len());
     for (i, layer) in layers.iter().enumerate() {
         let mut row = Vec::with_capacity(layer.len());
         let mut from = Vec::with_capacity(layer.len());
-        for cand in layer {
+        for (cand, own) in layer {
             let best = match (i.checked_sub(1).and_then(|p| layers.get(p)), cost.last()) {
                 (Some(prev), Some(prev_cost)) => prev
                     .iter()
                     .zip(prev_cost)
                     .enumerate()
-                    .map(|(k, (pv, pc))| (pc + 2 * movement(pv, cand), k))
+                    .map(|(k, ((pv, _), pc))| (pc + step_cost(pv, cand, vt), k))
                     .min()
                     .unwrap_or((0, 0)),
                 _ => (0, 0),
             };
-            row.push(best.0 + drift(cand));
+            row.push(best.0 + own);
             from.push(best.1);
         }
         cost.push(row);
@@ -278,7 +356,7 @@ pub fn voice_all(chords: &[Chord], vt: VoicingType) -> Vec<Vec<Pitch>> {
         cost.last().and_then(|row| row.iter().enumerate().min_by_key(|(_, c)| **c).map(|(j, _)| j)).unwrap_or(0);
     let mut out = vec![Vec::new(); layers.len()];
     for i in (0..layers.len()).rev() {
-        out[i] = layers[i].get(pick).cloned().unwrap_or_default();
+        out[i] = layers[i].get(pick).map(|c| c.0.clone()).unwrap_or_default();
         pick = back[i].get(pick).copied().unwrap_or(0);
     }
     out
@@ -339,6 +417,18 @@ mod tests {
                         );
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn quartal_minor_ii_v_i_keeps_the_bound() {
+        // Fm6 has one quartal form with one placement (A♭3 D4 G4 C5); the
+        // C7♭9 before it must not sit an octave below.
+        for vt in VoicingType::ALL {
+            let v = voice_all(&chords("Gm7b5 C7b9 Fm6 Fm6"), vt);
+            for w in v.windows(2) {
+                assert!(movement(&w[0], &w[1]) * 10 <= vt.max_movement_tenths() * w[1].len() as u32, "{vt:?} {v:?}");
             }
         }
     }

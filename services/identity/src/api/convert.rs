@@ -1,0 +1,89 @@
+//! Rows → protobuf messages. Secrets (password hash, token hashes) have no
+//! field to go to.
+
+use chrono::{DateTime, Utc};
+use jazz_contract::jazz::common::v1::SkillLevel;
+use jazz_contract::jazz::identity::v1::{Session, User, UserProfile};
+use jazz_platform::ids::to_api;
+use uuid::Uuid;
+
+use crate::domain::json::json_to_struct;
+use crate::store::models::{ProfileRow, SessionRow, UserRow};
+
+/// How long a deleted account can be restored before it is purged.
+pub const RETENTION: chrono::Duration = chrono::Duration::days(30);
+
+/// A protobuf timestamp.
+pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp { seconds: at.timestamp(), nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0) }
+}
+
+/// The API form of a user.
+pub fn user(row: &UserRow) -> User {
+    User {
+        id: to_api(row.id),
+        email: row.email.clone(),
+        email_verified: row.email_verified.map(timestamp),
+        first_name: row.first_name.clone(),
+        last_name: row.last_name.clone(),
+        username: row.username.clone().unwrap_or_default(),
+        avatar: row.avatar.clone().unwrap_or_default(),
+        timezone: row.timezone.clone(),
+        locale: row.locale.clone(),
+        is_active: row.is_active,
+        last_login_at: row.last_login_at.map(timestamp),
+        created_at: Some(timestamp(row.created_at)),
+        updated_at: Some(timestamp(row.updated_at)),
+        deleted_at: row.deleted_at.map(timestamp),
+        purge_time: row.deleted_at.map(|at| timestamp(at + RETENTION)),
+    }
+}
+
+/// The stored skill level for an API value (`None` for UNSPECIFIED).
+pub fn skill_to_db(level: SkillLevel) -> Option<&'static str> {
+    match level {
+        SkillLevel::Unspecified => None,
+        SkillLevel::Beginner => Some("BEGINNER"),
+        SkillLevel::Intermediate => Some("INTERMEDIATE"),
+        SkillLevel::Advanced => Some("ADVANCED"),
+        SkillLevel::Professional => Some("PROFESSIONAL"),
+    }
+}
+
+/// The API value of a stored skill level.
+pub fn skill_from_db(level: &str) -> SkillLevel {
+    match level {
+        "INTERMEDIATE" => SkillLevel::Intermediate,
+        "ADVANCED" => SkillLevel::Advanced,
+        "PROFESSIONAL" => SkillLevel::Professional,
+        _ => SkillLevel::Beginner,
+    }
+}
+
+/// The API form of a profile.
+pub fn profile(row: &ProfileRow) -> UserProfile {
+    UserProfile {
+        id: to_api(row.id),
+        user_id: to_api(row.user_id),
+        skill_level: skill_from_db(&row.skill_level).into(),
+        musical_background: row.musical_background.as_ref().map(json_to_struct),
+        learning_goals: row.learning_goals.as_ref().map(json_to_struct),
+        preferences: row.preferences.as_ref().map(json_to_struct),
+        practice_schedule: row.practice_schedule.as_ref().map(json_to_struct),
+        created_at: Some(timestamp(row.created_at)),
+        updated_at: Some(timestamp(row.updated_at)),
+    }
+}
+
+/// The API form of a session; `current` is the calling session.
+pub fn session(row: &SessionRow, current: Option<Uuid>) -> Session {
+    Session {
+        id: to_api(row.id),
+        created_at: Some(timestamp(row.created_at)),
+        expires_at: Some(timestamp(row.expires)),
+        last_seen_at: Some(timestamp(row.last_seen_at)),
+        ip_address: row.ip_address.clone().unwrap_or_default(),
+        user_agent: row.user_agent.clone().unwrap_or_default(),
+        current: current == Some(row.id),
+    }
+}

@@ -1,0 +1,112 @@
+//! Pieces the handlers share: opening a session, the sign-in throttle,
+//! password checks off the runtime, and the validation helpers.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use chrono::Utc;
+use diesel_async::AsyncPgConnection;
+use jazz_platform::Principal;
+use jazz_platform::audit::AuditEntry;
+use jazz_platform::error::FieldViolation;
+use jazz_platform::ids::to_api;
+use uuid::Uuid;
+
+use crate::domain::password;
+use crate::domain::token::SecretToken;
+use crate::error::{IdentityError, blocking};
+use crate::store::models::SessionRow;
+use crate::store::{attempts, sessions};
+
+/// How long a session lives.
+pub const SESSION_LIFETIME: chrono::Duration = chrono::Duration::days(30);
+/// The window failures are counted over.
+pub const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Failures per account within the window before attempts are refused.
+pub const MAX_FAILURES_PER_EMAIL: i64 = 5;
+/// Failures per client address within the window before attempts are refused.
+pub const MAX_FAILURES_PER_IP: i64 = 20;
+
+/// Creates a session for `user_id` (audited as LOGIN by the caller's
+/// transaction) and returns the token text, shown to the client once.
+pub async fn open_session(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    principal: &Principal,
+    method: &str,
+) -> Result<(String, SessionRow), IdentityError> {
+    let token = SecretToken::generate()?;
+    let expires = Utc::now() + SESSION_LIFETIME;
+    let session = sessions::insert(
+        conn,
+        user_id,
+        &token.hash,
+        expires,
+        principal.client_ip.as_deref(),
+        principal.user_agent.as_deref(),
+    )
+    .await?;
+    let mut entry = AuditEntry::new(principal, "LOGIN", "sessions", Some(to_api(session.id))).by_user(user_id);
+    if let Some(serde_json::Value::Object(meta)) = entry.metadata.as_mut() {
+        meta.insert("method".into(), method.into());
+    }
+    entry.write(conn).await?;
+    Ok((token.text, session))
+}
+
+/// Refuses the attempt when the account or the client address has too many
+/// recent failures.
+pub async fn check_throttle(
+    conn: &mut AsyncPgConnection,
+    email: Option<&str>,
+    ip: Option<&str>,
+) -> Result<(), IdentityError> {
+    let since = Utc::now() - chrono::Duration::from_std(THROTTLE_WINDOW).unwrap_or_default();
+    let (by_email, by_ip) = attempts::failures_since(conn, email, ip, since).await?;
+    if by_email >= MAX_FAILURES_PER_EMAIL || by_ip >= MAX_FAILURES_PER_IP {
+        return Err(IdentityError::TooManyAttempts { retry_after: THROTTLE_WINDOW });
+    }
+    Ok(())
+}
+
+/// A hash of a throwaway password with the real parameters, so an unknown
+/// account costs the same verification time as a known one.
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| password::hash("jazzmaster-dummy-password").unwrap_or_default())
+}
+
+/// Makes the dummy hash now, so the first sign-in is not slower.
+pub fn warm_up() {
+    drop(tokio::task::spawn_blocking(dummy_hash));
+}
+
+/// Checks `password` against `stored` off the runtime; without a stored
+/// hash it checks against the dummy and answers false.
+pub async fn verify_password(password: String, stored: Option<String>) -> Result<bool, IdentityError> {
+    blocking(move || match stored {
+        Some(stored) => password::verify(&password, &stored),
+        None => {
+            let _ = password::verify(&password, dummy_hash());
+            false
+        }
+    })
+    .await
+}
+
+/// Hashes a new password off the runtime.
+pub async fn hash_password(password: String) -> Result<String, IdentityError> {
+    Ok(blocking(move || password::hash(&password)).await??)
+}
+
+/// One field violation as an error.
+pub fn violation(v: FieldViolation) -> IdentityError {
+    IdentityError::Invalid(vec![v])
+}
+
+/// Checks an optional idempotency key's shape (at most 64 of
+/// `[A-Za-z0-9_-]`).
+pub fn request_id(field: &str, raw: &str) -> Result<(), FieldViolation> {
+    let ok = raw.len() <= 64 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok { Ok(()) } else { Err(FieldViolation::new(field, "must be at most 64 characters of A-Z, a-z, 0-9, _ and -")) }
+}

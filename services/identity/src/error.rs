@@ -1,0 +1,180 @@
+//! Identity's one error enum and its one mapping to [`tonic::Status`].
+//!
+//! Handlers return `Result<_, IdentityError>` from their inner logic and let
+//! `?` turn it into a `Status`; every variant is named in the `From` impl, so
+//! a new variant does not compile until it has a status code. Reasons are
+//! the stable `ErrorInfo` codes the proto files document.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use jazz_platform::error::{FieldViolation, StoreError, internal, invalid_argument, with_reason};
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt as _};
+
+/// The `ErrorInfo` domain of every identity error.
+pub const DOMAIN: &str = "identity.jazz";
+
+/// Everything an identity call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    /// Request fields broke their rules (nothing was written).
+    #[error("invalid request: {0:?}")]
+    Invalid(Vec<FieldViolation>),
+    /// One field broke a rule that has its own stable reason code
+    /// (PASSWORD_TOO_SHORT, TOKEN_INVALID, INVALID_CREDENTIALS, …).
+    #[error("invalid {field}: {reason}")]
+    InvalidWithReason {
+        /// The request field.
+        field: &'static str,
+        /// Words a client developer can act on.
+        description: String,
+        /// The `ErrorInfo` reason.
+        reason: &'static str,
+    },
+    /// Unknown email, wrong password or unverified email: one answer for all.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// Right password, but the account is soft-deleted.
+    #[error("account deleted")]
+    AccountDeleted,
+    /// Right password (or token), but the account was deactivated.
+    #[error("account disabled")]
+    AccountDisabled,
+    /// Too many failed attempts for the account or the client address.
+    #[error("too many attempts")]
+    TooManyAttempts {
+        /// When the client may try again, at the latest.
+        retry_after: Duration,
+    },
+    /// The chosen username belongs to someone else.
+    #[error("username taken")]
+    UsernameTaken,
+    /// The session token (or the calling session) is unknown, expired,
+    /// revoked, or belongs to a deleted or deactivated user.
+    #[error("session invalid")]
+    SessionInvalid,
+    /// The record does not exist or is not the caller's (same answer).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// ChangePassword on an account that has no password.
+    #[error("no password set")]
+    NoPassword,
+    /// A database failure.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Password hashing failed (never the caller's fault).
+    #[error(transparent)]
+    Hash(#[from] crate::domain::password::HashError),
+    /// The random source failed.
+    #[error(transparent)]
+    Random(#[from] crate::domain::token::RandomError),
+    /// A blocking task panicked or was cancelled.
+    #[error("blocking task failed: {0}")]
+    Blocking(#[from] tokio::task::JoinError),
+}
+
+impl From<diesel::result::Error> for IdentityError {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Store(StoreError::from(error))
+    }
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for IdentityError {
+    fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        Self::Store(StoreError::from(error))
+    }
+}
+
+impl IdentityError {
+    /// One field violation without a reason code.
+    pub fn field(field: &str, description: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldViolation::new(field, description)])
+    }
+
+    /// The one answer for every unusable one-time token.
+    pub fn token_invalid() -> Self {
+        Self::InvalidWithReason {
+            field: "token",
+            description: "the link is invalid or has expired; request a new one".into(),
+            reason: "TOKEN_INVALID",
+        }
+    }
+}
+
+impl From<IdentityError> for Status {
+    fn from(error: IdentityError) -> Self {
+        match error {
+            IdentityError::Invalid(violations) => invalid_argument(&violations),
+            IdentityError::InvalidWithReason { field, description, reason } => {
+                let mut details = ErrorDetails::with_bad_request_violation(field, description.clone());
+                details.set_error_info(reason, DOMAIN, HashMap::new());
+                Status::with_error_details(Code::InvalidArgument, format!("invalid {field}: {description}"), details)
+            }
+            IdentityError::InvalidCredentials => {
+                with_reason(Code::Unauthenticated, "invalid email or password", "INVALID_CREDENTIALS", DOMAIN)
+            }
+            IdentityError::AccountDeleted => with_reason(
+                Code::FailedPrecondition,
+                "the account is deleted; restore it with UndeleteMe",
+                "ACCOUNT_DELETED",
+                DOMAIN,
+            ),
+            IdentityError::AccountDisabled => {
+                with_reason(Code::PermissionDenied, "the account is disabled", "ACCOUNT_DISABLED", DOMAIN)
+            }
+            IdentityError::TooManyAttempts { retry_after } => {
+                let mut details = ErrorDetails::with_retry_info(Some(retry_after));
+                details.set_error_info("TOO_MANY_ATTEMPTS", DOMAIN, HashMap::new());
+                let message = format!("too many failed attempts; retry in {} s", retry_after.as_secs());
+                Status::with_error_details(Code::ResourceExhausted, message, details)
+            }
+            IdentityError::UsernameTaken => {
+                with_reason(Code::AlreadyExists, "the username is taken", "USERNAME_TAKEN", DOMAIN)
+            }
+            IdentityError::SessionInvalid => Status::unauthenticated("the session is invalid or has ended"),
+            IdentityError::NotFound(what) => Status::not_found(format!("{what} not found")),
+            IdentityError::NoPassword => with_reason(
+                Code::FailedPrecondition,
+                "the account has no password; use RequestPasswordReset to set one",
+                "NO_PASSWORD",
+                DOMAIN,
+            ),
+            IdentityError::Store(store) => Status::from(store),
+            IdentityError::Hash(ref hash) => internal(hash),
+            IdentityError::Random(ref random) => internal(random),
+            IdentityError::Blocking(ref join) => internal(join),
+        }
+    }
+}
+
+/// Runs slow CPU work (argon2) off the async runtime, keeping the span.
+pub async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, IdentityError> {
+    let span = tracing::Span::current();
+    Ok(tokio::task::spawn_blocking(move || span.in_scope(work)).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_and_codes_are_stable() {
+        let cases = [
+            (IdentityError::InvalidCredentials, Code::Unauthenticated),
+            (IdentityError::AccountDeleted, Code::FailedPrecondition),
+            (IdentityError::AccountDisabled, Code::PermissionDenied),
+            (IdentityError::TooManyAttempts { retry_after: Duration::from_secs(60) }, Code::ResourceExhausted),
+            (IdentityError::UsernameTaken, Code::AlreadyExists),
+            (IdentityError::SessionInvalid, Code::Unauthenticated),
+            (IdentityError::NotFound("session"), Code::NotFound),
+            (IdentityError::NoPassword, Code::FailedPrecondition),
+            (IdentityError::token_invalid(), Code::InvalidArgument),
+        ];
+        for (error, code) in cases {
+            assert_eq!(Status::from(error).code(), code);
+        }
+        let throttled = Status::from(IdentityError::TooManyAttempts { retry_after: Duration::from_secs(90) });
+        assert_eq!(throttled.get_details_retry_info().and_then(|r| r.retry_delay), Some(Duration::from_secs(90)));
+    }
+}
