@@ -5,8 +5,11 @@
 //! tables in `schema.rs` (the platform's tables are in `jazz_platform::schema`).
 
 pub mod api;
+pub mod domain;
+pub mod error;
 pub mod schema;
 pub mod seed;
+pub mod store;
 
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use jazz_platform::{Application, ServiceConfig, ServiceContext, ServiceMigrations};

@@ -12,6 +12,8 @@ use jazz_platform::cli::read_seed_file;
 use jazz_platform::{DbPool, Principal};
 use serde::Deserialize;
 
+use crate::domain::catalogue::{interval_months, parse_entitlements};
+use crate::domain::tier::Tier;
 use crate::schema::plans;
 
 #[derive(Deserialize)]
@@ -32,10 +34,21 @@ struct SeedPlan {
     entitlements: serde_json::Value,
 }
 
+/// Refuses a plan the service could not use (checked before any write).
+fn check(plan: &SeedPlan) -> anyhow::Result<()> {
+    Tier::parse(&plan.tier).with_context(|| format!("unknown tier {:?}", plan.tier))?;
+    interval_months(&plan.billing_interval)?;
+    parse_entitlements(&plan.entitlements)?;
+    Ok(())
+}
+
 /// Loads billing's seed file from `dir`.
 pub async fn load(pool: DbPool, dir: PathBuf) -> anyhow::Result<()> {
     let file: PlansFile = read_seed_file(&dir.join("billing/plans.json"))?;
     let mut conn = pool.get().await?;
+    for plan in &file.plans {
+        check(plan).with_context(|| format!("plan {} in {}", plan.tier, dir.display()))?;
+    }
     let seeder = Principal::service("seed");
     for plan in file.plans {
         conn.transaction(async |conn| {

@@ -1,14 +1,30 @@
-//! `jazz.billing.v1.BillingService` (public).
-//!
-//! Every method answers UNIMPLEMENTED until its issue lands (the generated
-//! trait's default methods); handlers are added here as they are built.
+//! `jazz.billing.v1.BillingService` (public). The user is the principal's;
+//! requests never carry a user id. StartCheckout and OpenBillingPortal stay
+//! UNIMPLEMENTED (the generated defaults) until the Stripe issue.
 
+use chrono::Utc;
+use diesel_async::AsyncConnection as _;
 use jazz_contract::jazz::billing::v1::billing_service_server::BillingService;
+use jazz_contract::jazz::billing::v1::{
+    CancelSubscriptionRequest, CancelSubscriptionResponse, GetSubscriptionRequest, GetSubscriptionResponse,
+    GetUsageRequest, GetUsageResponse, ListPlansRequest, ListPlansResponse, ResumeSubscriptionRequest,
+    ResumeSubscriptionResponse,
+};
 use jazz_platform::ServiceContext;
+use jazz_platform::audit::AuditEntry;
+use jazz_platform::ids::to_api;
+use jazz_platform::principal::principal_of;
+use serde_json::json;
+use tonic::{Request, Response, Status};
+
+use super::account::{View, catalogue, subscription_of};
+use super::{convert, page};
+use crate::domain::tier::Tier;
+use crate::error::BillingError;
+use crate::store::{subscriptions, usage};
 
 /// Handlers of `BillingService`.
 pub struct BillingApi {
-    #[expect(dead_code, reason = "used by the handlers of the issue that implements this service")]
     context: ServiceContext,
 }
 
@@ -17,7 +33,128 @@ impl BillingApi {
     pub fn new(context: ServiceContext) -> Self {
         Self { context }
     }
+
+    /// Cancel (`cancel` true) or resume the caller's paid subscription.
+    async fn set_cancel(&self, request: &Request<impl Send>, cancel: bool) -> Result<View, Status> {
+        let principal = principal_of(request)?;
+        let user_id = principal.require_user()?;
+        let now = Utc::now();
+        let mut conn = self.context.pool.get().await.map_err(BillingError::from)?;
+        let view = conn
+            .transaction(async |conn| {
+                let catalogue = catalogue(conn).await?;
+                let row = subscription_of(conn, principal, user_id, now, true).await?;
+                let view = View::at(row, &catalogue, now)?;
+                if !view.effective.is_paid() {
+                    return Err(BillingError::NoPaidSubscription);
+                }
+                if view.row.cancel_at_period_end == cancel {
+                    return Ok(view); // a repeat is a no-op
+                }
+                let canceled_at = if cancel { Some(now) } else { None };
+                let row = subscriptions::set_cancel(conn, view.row.id, cancel, canceled_at).await?;
+                let action = if cancel { "CANCEL" } else { "RESUME" };
+                AuditEntry::new(principal, action, "subscriptions", Some(to_api(row.id)))
+                    .with_change(
+                        Some(json!({"cancel_at_period_end": !cancel})),
+                        Some(json!({"cancel_at_period_end": cancel})),
+                    )
+                    .write(conn)
+                    .await?;
+                Ok(View { row, ..view })
+            })
+            .await?;
+        Ok(view)
+    }
 }
 
 #[tonic::async_trait]
-impl BillingService for BillingApi {}
+impl BillingService for BillingApi {
+    async fn list_plans(&self, request: Request<ListPlansRequest>) -> Result<Response<ListPlansResponse>, Status> {
+        principal_of(&request)?; // no session needed, but the gateway vouches for the call
+        let ListPlansRequest { page_size, page_token } = request.into_inner();
+        let size = usize::try_from(page::page_size(page_size)?).unwrap_or(usize::MAX);
+        let after = match page::decode(&page_token, "plans", "")? {
+            None => None,
+            Some(parts) => match parts.as_slice() {
+                [tier] => Some(Tier::parse(tier).ok_or(BillingError::InvalidPageToken)?),
+                _ => return Err(BillingError::InvalidPageToken.into()),
+            },
+        };
+        let mut conn = self.context.pool.get().await.map_err(BillingError::from)?;
+        let catalogue = catalogue(&mut conn).await?;
+        let rest: Vec<_> =
+            catalogue.plans().iter().filter(|plan| after.is_none_or(|after| plan.tier > after)).collect();
+        let page: Vec<_> = rest.iter().take(size).collect();
+        let next_page_token = match page.last() {
+            Some(last) if rest.len() > page.len() => page::encode(&["plans", "", last.tier.as_str()]),
+            _ => String::new(),
+        };
+        let plans = page.into_iter().map(|plan| convert::plan(plan, &catalogue)).collect();
+        Ok(Response::new(ListPlansResponse { plans, next_page_token }))
+    }
+
+    async fn get_subscription(
+        &self,
+        request: Request<GetSubscriptionRequest>,
+    ) -> Result<Response<GetSubscriptionResponse>, Status> {
+        let principal = principal_of(&request)?;
+        let user_id = principal.require_user()?;
+        let now = Utc::now();
+        let mut conn = self.context.pool.get().await.map_err(BillingError::from)?;
+        let view = conn
+            .transaction(async |conn| {
+                let catalogue = catalogue(conn).await?;
+                let row = subscription_of(conn, principal, user_id, now, false).await?;
+                View::at(row, &catalogue, now)
+            })
+            .await?;
+        Ok(Response::new(GetSubscriptionResponse { subscription: Some(convert::subscription(&view)) }))
+    }
+
+    async fn cancel_subscription(
+        &self,
+        request: Request<CancelSubscriptionRequest>,
+    ) -> Result<Response<CancelSubscriptionResponse>, Status> {
+        let view = self.set_cancel(&request, true).await?;
+        Ok(Response::new(CancelSubscriptionResponse { subscription: Some(convert::subscription(&view)) }))
+    }
+
+    async fn resume_subscription(
+        &self,
+        request: Request<ResumeSubscriptionRequest>,
+    ) -> Result<Response<ResumeSubscriptionResponse>, Status> {
+        let view = self.set_cancel(&request, false).await?;
+        Ok(Response::new(ResumeSubscriptionResponse { subscription: Some(convert::subscription(&view)) }))
+    }
+
+    async fn get_usage(&self, request: Request<GetUsageRequest>) -> Result<Response<GetUsageResponse>, Status> {
+        let principal = principal_of(&request)?;
+        let user_id = principal.require_user()?;
+        let now = Utc::now();
+        let mut conn = self.context.pool.get().await.map_err(BillingError::from)?;
+        let (catalogue, view, used) = conn
+            .transaction(async |conn| {
+                let catalogue = catalogue(conn).await?;
+                let row = subscription_of(conn, principal, user_id, now, false).await?;
+                let view = View::at(row, &catalogue, now)?;
+                let used = usage::used_by_feature(conn, view.row.id, view.period).await?;
+                Ok::<_, BillingError>((catalogue, view, used))
+            })
+            .await?;
+        let features = catalogue
+            .known_features()
+            .into_iter()
+            .map(|feature| {
+                let used = used.iter().find(|(f, _)| f == feature).and_then(|(_, n)| *n).unwrap_or(0);
+                convert::feature_usage(feature, catalogue.limit(view.effective, feature), used)
+            })
+            .collect();
+        Ok(Response::new(GetUsageResponse {
+            effective_tier: view.effective.to_api().into(),
+            period_start: Some(convert::timestamp(view.period.start)),
+            period_end: Some(convert::timestamp(view.period.end)),
+            features,
+        }))
+    }
+}

@@ -1,14 +1,30 @@
-//! `jazz.billing.v1.BillingInternalService` (internal).
-//!
-//! Every method answers UNIMPLEMENTED until its issue lands (the generated
-//! trait's default methods); handlers are added here as they are built.
+//! `jazz.billing.v1.BillingInternalService` (internal): only service
+//! principals may call it; user ids come in the request. HandleStripeEvent
+//! and PurgeUser stay UNIMPLEMENTED (the generated defaults) until the
+//! Stripe and erasure issues.
 
+use chrono::Utc;
+use diesel_async::AsyncConnection as _;
 use jazz_contract::jazz::billing::v1::billing_internal_service_server::BillingInternalService;
+use jazz_contract::jazz::billing::v1::{
+    ConsumeQuotaRequest, ConsumeQuotaResponse, GetUserSubscriptionRequest, GetUserSubscriptionResponse,
+    HandleUserCreatedRequest, HandleUserCreatedResponse, ListAuditLogsRequest, ListAuditLogsResponse,
+    RefundQuotaRequest, RefundQuotaResponse,
+};
 use jazz_platform::ServiceContext;
+use jazz_platform::error::Violations;
+use jazz_platform::ids::parse_id;
+use jazz_platform::outbox::{events, mark_processed};
+use jazz_platform::principal::principal_of;
+use tonic::{Request, Response, Status};
+
+use super::account::{View, catalogue, ensure_subscription};
+use super::{audit_list, convert, quota};
+use crate::error::BillingError;
+use crate::store::subscriptions;
 
 /// Handlers of `BillingInternalService`.
 pub struct BillingInternalApi {
-    #[expect(dead_code, reason = "used by the handlers of the issue that implements this service")]
     context: ServiceContext,
 }
 
@@ -20,4 +36,89 @@ impl BillingInternalApi {
 }
 
 #[tonic::async_trait]
-impl BillingInternalService for BillingInternalApi {}
+impl BillingInternalService for BillingInternalApi {
+    async fn consume_quota(
+        &self,
+        request: Request<ConsumeQuotaRequest>,
+    ) -> Result<Response<ConsumeQuotaResponse>, Status> {
+        let principal = principal_of(&request)?.clone();
+        principal.require_service()?;
+        let response = quota::consume(&self.context.pool, &principal, request.into_inner()).await?;
+        Ok(Response::new(response))
+    }
+
+    async fn refund_quota(
+        &self,
+        request: Request<RefundQuotaRequest>,
+    ) -> Result<Response<RefundQuotaResponse>, Status> {
+        let principal = principal_of(&request)?.clone();
+        principal.require_service()?;
+        let response = quota::refund(&self.context.pool, &principal, request.into_inner()).await?;
+        Ok(Response::new(response))
+    }
+
+    async fn handle_user_created(
+        &self,
+        request: Request<HandleUserCreatedRequest>,
+    ) -> Result<Response<HandleUserCreatedResponse>, Status> {
+        let principal = principal_of(&request)?.clone();
+        principal.require_service()?;
+        let HandleUserCreatedRequest { event_id, user_id, created_at } = request.into_inner();
+        let mut violations = Violations::new();
+        let event_id = violations.check(parse_id("event_id", &event_id));
+        let user_id = violations.check(parse_id("user_id", &user_id));
+        let created_at = match created_at {
+            None => Some(Utc::now()),
+            Some(at) => {
+                let parsed = convert::from_timestamp(&at);
+                if parsed.is_none() {
+                    violations.push(jazz_platform::error::FieldViolation::new("created_at", "is out of range"));
+                }
+                parsed
+            }
+        };
+        violations.finish().map_err(BillingError::Invalid)?;
+        let (Some(event_id), Some(user_id), Some(created_at)) = (event_id, user_id, created_at) else {
+            return Err(BillingError::Invalid(Vec::new()).into());
+        };
+        let mut conn = self.context.pool.get().await.map_err(BillingError::from)?;
+        let duplicate = conn
+            .transaction(async |conn| {
+                if !mark_processed(conn, event_id, events::USER_CREATED).await? {
+                    return Ok::<_, BillingError>(true);
+                }
+                // Already made on first use: the event then changes nothing.
+                ensure_subscription(conn, &principal, user_id, created_at).await?;
+                Ok(false)
+            })
+            .await?;
+        Ok(Response::new(HandleUserCreatedResponse { duplicate }))
+    }
+
+    async fn get_user_subscription(
+        &self,
+        request: Request<GetUserSubscriptionRequest>,
+    ) -> Result<Response<GetUserSubscriptionResponse>, Status> {
+        principal_of(&request)?.require_service()?;
+        let GetUserSubscriptionRequest { user_id } = request.into_inner();
+        let user_id = parse_id("user_id", &user_id).map_err(|v| BillingError::Invalid(vec![v]))?;
+        let now = Utc::now();
+        let mut conn = self.context.pool.get().await.map_err(BillingError::from)?;
+        let catalogue = catalogue(&mut conn).await?;
+        let row = subscriptions::find_live(&mut conn, user_id)
+            .await
+            .map_err(BillingError::from)?
+            .ok_or(BillingError::SubscriptionNotFound)?;
+        let view = View::at(row, &catalogue, now)?;
+        Ok(Response::new(GetUserSubscriptionResponse { subscription: Some(convert::subscription(&view)) }))
+    }
+
+    async fn list_audit_logs(
+        &self,
+        request: Request<ListAuditLogsRequest>,
+    ) -> Result<Response<ListAuditLogsResponse>, Status> {
+        principal_of(&request)?.require_service()?;
+        let response = audit_list::list(&self.context.pool, request.into_inner()).await?;
+        Ok(Response::new(response))
+    }
+}

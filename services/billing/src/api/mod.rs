@@ -1,7 +1,13 @@
-//! gRPC handlers: decode, validate, call the domain, encode. Thin.
+//! gRPC handlers: decode, validate, call the domain and the store inside
+//! one transaction, encode. Thin; rules live in `domain/`.
 
+mod account;
+mod audit_list;
 mod billing;
 mod billing_internal;
+mod convert;
+mod page;
+mod quota;
 
 pub use billing::BillingApi;
 pub use billing_internal::BillingInternalApi;

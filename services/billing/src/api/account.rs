@@ -1,0 +1,128 @@
+//! What several handlers share inside their transaction: the catalogue, the
+//! user's subscription (created FREE on first use) and its read-time view
+//! (effective tier and current period).
+
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
+use jazz_platform::Principal;
+use jazz_platform::audit::AuditEntry;
+use jazz_platform::ids::{new_id, to_api};
+use uuid::Uuid;
+
+use crate::domain::catalogue::{Catalogue, CatalogueError, Plan, interval_months, parse_entitlements};
+use crate::domain::period::{Period, calendar_month, period_containing};
+use crate::domain::tier::{Status, Tier, effective_tier};
+use crate::error::BillingError;
+use crate::store::models::{NewSubscription, PlanRow, SubscriptionRow};
+use crate::store::{plans, subscriptions};
+
+/// The catalogue as stored now.
+pub async fn catalogue(conn: &mut AsyncPgConnection) -> Result<Catalogue, BillingError> {
+    let rows = plans::all(conn).await?;
+    let plans = rows.into_iter().map(plan).collect::<Result<Vec<_>, _>>()?;
+    Ok(Catalogue::new(plans))
+}
+
+fn plan(row: PlanRow) -> Result<Plan, CatalogueError> {
+    Ok(Plan {
+        tier: Tier::parse(&row.tier).ok_or(CatalogueError::Unknown { what: "tier", value: row.tier.clone() })?,
+        interval_months: interval_months(&row.billing_interval)?,
+        entitlements: parse_entitlements(&row.entitlements)?,
+        name: row.name,
+        description: row.description.unwrap_or_default(),
+        stripe_price_id: row.stripe_price_id,
+        price_amount_minor: row.price_amount_minor,
+        currency: row.currency,
+    })
+}
+
+/// Makes the user's FREE/ACTIVE subscription, anchored at `signed_up`,
+/// unless a live one exists; audits the creation. True when created.
+pub async fn ensure_subscription(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    user_id: Uuid,
+    signed_up: DateTime<Utc>,
+) -> Result<bool, BillingError> {
+    let period = calendar_month(signed_up).ok_or(BillingError::PeriodOutOfRange)?;
+    let row = NewSubscription {
+        id: new_id(),
+        user_id,
+        status: Status::Active.as_str(),
+        tier: Tier::Free.as_str(),
+        current_period_start: period.start,
+        current_period_end: period.end,
+        created_at: signed_up,
+    };
+    let created = subscriptions::insert_if_missing(conn, &row).await?;
+    if created {
+        let new = serde_json::json!({"tier": row.tier, "status": row.status, "user_id": to_api(user_id)});
+        AuditEntry::new(principal, "CREATE", "subscriptions", Some(to_api(row.id)))
+            .by_user(user_id)
+            .with_change(None, Some(new))
+            .write(conn)
+            .await?;
+    }
+    Ok(created)
+}
+
+/// The user's live subscription, made FREE first if missing; locked
+/// `FOR UPDATE` when `lock` (quota consumers).
+pub async fn subscription_of(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+    lock: bool,
+) -> Result<SubscriptionRow, BillingError> {
+    ensure_subscription(conn, principal, user_id, now).await?;
+    let row = if lock {
+        subscriptions::lock_live(conn, user_id).await?
+    } else {
+        subscriptions::find_live(conn, user_id).await?
+    };
+    // Just ensured in this transaction; missing only if deleted meanwhile.
+    row.ok_or(BillingError::SubscriptionNotFound)
+}
+
+/// A subscription as it stands at one instant.
+#[derive(Debug, Clone)]
+pub struct View {
+    /// The row.
+    pub row: SubscriptionRow,
+    /// Its tier.
+    pub tier: Tier,
+    /// Its status.
+    pub status: Status,
+    /// The tier whose entitlements apply.
+    pub effective: Tier,
+    /// The period usage counts in now.
+    pub period: Period,
+}
+
+impl View {
+    /// Reads `row` at `now`. Periods roll by date arithmetic here, so no
+    /// job needs to move them: FREE (and an ended paid plan) count by the
+    /// UTC calendar month; a live paid plan by its stored period, rolled on
+    /// from its start by the plan's interval once it has passed.
+    pub fn at(row: SubscriptionRow, catalogue: &Catalogue, now: DateTime<Utc>) -> Result<Self, BillingError> {
+        let tier = Tier::parse(&row.tier).ok_or(CatalogueError::Unknown { what: "tier", value: row.tier.clone() })?;
+        let status =
+            Status::parse(&row.status).ok_or(CatalogueError::Unknown { what: "status", value: row.status.clone() })?;
+        let effective = effective_tier(tier, status);
+        let stored = match (row.current_period_start, row.current_period_end) {
+            (Some(start), Some(end)) if effective.is_paid() => Some(Period { start, end }),
+            _ => None,
+        };
+        let period = match stored {
+            Some(stored) if stored.contains(now) => Some(stored),
+            Some(stored) => {
+                let months = catalogue.plan(effective).ok_or(BillingError::PlanMissing(effective))?.interval_months;
+                period_containing(stored.start, months, now)
+            }
+            None => calendar_month(now),
+        };
+        let period = period.ok_or(BillingError::PeriodOutOfRange)?;
+        Ok(Self { row, tier, status, effective, period })
+    }
+}

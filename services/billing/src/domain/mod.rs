@@ -1,0 +1,9 @@
+//! Billing's rules as pure logic, no I/O: tiers and statuses, the plan
+//! catalogue and its entitlements, billing periods, and the quota decision.
+//! Nothing here touches the database or gRPC.
+
+pub mod catalogue;
+pub mod period;
+pub mod quota;
+pub mod request;
+pub mod tier;

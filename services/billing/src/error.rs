@@ -1,0 +1,198 @@
+//! Billing's one error enum and its one mapping to [`tonic::Status`].
+//!
+//! Every variant is named in the `From` impl (no catch-all), so a new
+//! variant does not compile until it has a status code. Reasons are the
+//! stable `ErrorInfo` codes of `billing_internal.proto`, `billing.proto`
+//! and `docs/api.md`.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use jazz_platform::error::{FieldViolation, StoreError, internal, invalid_argument, with_reason};
+use jazz_platform::ids::to_api;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt as _};
+use uuid::Uuid;
+
+use crate::domain::catalogue::CatalogueError;
+use crate::domain::tier::Tier;
+
+/// The `ErrorInfo` domain of every billing error.
+pub const DOMAIN: &str = "billing.jazz";
+
+/// Everything a billing call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum BillingError {
+    /// Request fields broke their rules (nothing was written).
+    #[error("invalid request: {0:?}")]
+    Invalid(Vec<FieldViolation>),
+    /// A page token that this server did not issue for these arguments.
+    #[error("invalid page token")]
+    InvalidPageToken,
+    /// The idempotency key was first used for another feature or quantity.
+    #[error("idempotency key reused with other arguments")]
+    KeyReused,
+    /// The grant would go over the period's limit.
+    #[error("quota exceeded for {feature}")]
+    QuotaExceeded {
+        /// The user charged.
+        user_id: Uuid,
+        /// The feature.
+        feature: String,
+        /// The period's limit.
+        limit: i64,
+        /// Units used this period before the call.
+        used: i64,
+        /// When the period ends and the count resets.
+        period_end: DateTime<Utc>,
+    },
+    /// The user's effective tier lacks the feature.
+    #[error("{feature} is not included in {tier:?}")]
+    FeatureNotIncluded {
+        /// The user charged.
+        user_id: Uuid,
+        /// The feature.
+        feature: String,
+        /// The effective tier.
+        tier: Tier,
+    },
+    /// Cancel/resume on FREE or on an ended paid subscription.
+    #[error("no paid subscription")]
+    NoPaidSubscription,
+    /// The user has no subscription (internal reads).
+    #[error("subscription not found")]
+    SubscriptionNotFound,
+    /// No grant with that key for that user.
+    #[error("grant not found")]
+    GrantNotFound,
+    /// The stored catalogue or a stored row is not what the code expects
+    /// (never the caller's fault).
+    #[error("bad stored data: {0}")]
+    Catalogue(#[from] CatalogueError),
+    /// The plan of a tier is missing from the catalogue (seed not loaded).
+    #[error("no plan for tier {0:?}; run `billing seed`")]
+    PlanMissing(Tier),
+    /// Period arithmetic left chrono's range (a corrupt stored date).
+    #[error("billing period out of range")]
+    PeriodOutOfRange,
+    /// A database failure.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<diesel::result::Error> for BillingError {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Store(StoreError::from(error))
+    }
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for BillingError {
+    fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        Self::Store(StoreError::from(error))
+    }
+}
+
+impl BillingError {
+    /// One field violation.
+    pub fn field(field: &str, description: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldViolation::new(field, description)])
+    }
+}
+
+fn quota_status(message: String, user_id: Uuid, reason: &str, metadata: HashMap<String, String>) -> Status {
+    let mut details = ErrorDetails::with_quota_failure_violation(format!("user:{}", to_api(user_id)), message.clone());
+    details.set_error_info(reason, DOMAIN, metadata);
+    Status::with_error_details(Code::ResourceExhausted, message, details)
+}
+
+impl From<BillingError> for Status {
+    fn from(error: BillingError) -> Self {
+        match error {
+            BillingError::Invalid(violations) => invalid_argument(&violations),
+            BillingError::InvalidPageToken => {
+                let mut details = ErrorDetails::with_bad_request_violation("page_token", "is not a token of this list");
+                details.set_error_info("INVALID_PAGE_TOKEN", DOMAIN, HashMap::new());
+                Status::with_error_details(Code::InvalidArgument, "invalid page_token", details)
+            }
+            BillingError::KeyReused => {
+                let description = "was used before for another feature or quantity";
+                let mut details = ErrorDetails::with_bad_request_violation("idempotency_key", description);
+                details.set_error_info("IDEMPOTENCY_KEY_REUSED", DOMAIN, HashMap::new());
+                Status::with_error_details(
+                    Code::InvalidArgument,
+                    format!("invalid idempotency_key: {description}"),
+                    details,
+                )
+            }
+            BillingError::QuotaExceeded { user_id, feature, limit, used, period_end } => {
+                let period_end = period_end.to_rfc3339_opts(SecondsFormat::Secs, true);
+                let message = format!("quota for {feature} used up: limit {limit} per period, resets at {period_end}");
+                let metadata = HashMap::from([
+                    ("feature".to_owned(), feature),
+                    ("limit".to_owned(), limit.to_string()),
+                    ("used".to_owned(), used.to_string()),
+                    ("period_end".to_owned(), period_end),
+                ]);
+                quota_status(message, user_id, "QUOTA_EXCEEDED", metadata)
+            }
+            BillingError::FeatureNotIncluded { user_id: _, feature, tier } => {
+                // Not a quota to wait out: the plan itself must change.
+                let message = format!("{feature} is not included in the {} plan; upgrade to use it", tier.as_str());
+                let metadata =
+                    HashMap::from([("feature".to_owned(), feature), ("tier".to_owned(), tier.as_str().to_owned())]);
+                let details = ErrorDetails::with_error_info("PLAN_REQUIRED", DOMAIN, metadata);
+                Status::with_error_details(Code::FailedPrecondition, message, details)
+            }
+            BillingError::NoPaidSubscription => with_reason(
+                Code::FailedPrecondition,
+                "there is no paid subscription to cancel or resume",
+                "NO_PAID_SUBSCRIPTION",
+                DOMAIN,
+            ),
+            BillingError::SubscriptionNotFound => Status::not_found("subscription not found"),
+            BillingError::GrantNotFound => Status::not_found("no grant with that idempotency key"),
+            BillingError::Catalogue(ref inner) => internal(inner),
+            BillingError::PlanMissing(_) => internal(&error),
+            BillingError::PeriodOutOfRange => internal(&error),
+            BillingError::Store(store) => Status::from(store),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quota_errors_carry_quota_failure_and_reason() {
+        let user_id = jazz_platform::ids::new_id();
+        let status = Status::from(BillingError::QuotaExceeded {
+            user_id,
+            feature: "ai_generation".into(),
+            limit: 20,
+            used: 20,
+            period_end: DateTime::<Utc>::UNIX_EPOCH,
+        });
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        let violations = status.get_details_quota_failure().map(|q| q.violations).unwrap_or_default();
+        assert_eq!(violations.first().map(|v| v.subject.clone()), Some(format!("user:{}", to_api(user_id))));
+        let info = status.get_details_error_info();
+        assert_eq!(info.as_ref().map(|i| i.reason.as_str()), Some("QUOTA_EXCEEDED"));
+        assert_eq!(info.and_then(|i| i.metadata.get("limit").cloned()).as_deref(), Some("20"));
+
+        let status = Status::from(BillingError::FeatureNotIncluded {
+            user_id,
+            feature: "audio_export".into(),
+            tier: Tier::Free,
+        });
+        assert_eq!(status.code(), Code::FailedPrecondition);
+        assert_eq!(status.get_details_error_info().map(|i| i.reason), Some("PLAN_REQUIRED".into()));
+    }
+
+    #[test]
+    fn stored_data_problems_answer_only_an_error_id() {
+        let status = Status::from(BillingError::PlanMissing(Tier::Pro));
+        assert_eq!(status.code(), Code::Internal);
+        assert!(!status.message().contains("seed"));
+    }
+}

@@ -1,0 +1,9 @@
+//! Diesel queries over `jazz_billing`. Every function takes the caller's
+//! `&mut AsyncPgConnection`: the handler owns the transaction (and writes
+//! the audit entry in it). No business rules here; those are in `domain/`.
+
+pub mod audit;
+pub mod models;
+pub mod plans;
+pub mod subscriptions;
+pub mod usage;
