@@ -74,8 +74,9 @@ music-check: $(VENV)/.ready ## generated MusicXML parsed by music21 matches the 
 	cargo run --quiet -p jazz-music --example dump_samples -- $(BUILD)/music-samples
 	$(PY) services/content/music/scripts/check_musicxml.py $(BUILD)/music-samples
 
-bench: ## benchmarks (release build): music engine items per second per type
+bench: $(VENV)/.ready ## benchmarks (release builds): engine items/s per type; calls/s and latency through the gateway
 	cargo bench -p jazz-music --bench generate
+	deploy/local/bench.sh
 
 clean: ## remove build outputs (keeps the private PostgreSQL cluster)
 	cargo clean
