@@ -48,6 +48,7 @@ pub fn service_config(service: ServiceName, database_url: &str, peers: PeerUrls)
         principal_secret: SecretString::from(TEST_PRINCIPAL_SECRET.to_owned()),
         migrate_on_start: false,
         limits: ServerLimits::default(),
+        relay_interval: Duration::from_millis(100),
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod domain;
+pub mod events;
 pub mod error;
 pub mod mail;
 pub mod schema;
@@ -46,6 +47,8 @@ pub async fn build(config: ServiceConfig) -> anyhow::Result<Application> {
 /// read the tokens it would have mailed).
 pub async fn build_with(config: ServiceConfig, mailer: Arc<dyn mail::Mailer>) -> anyhow::Result<Application> {
     let context = ServiceContext::prepare(config, MIGRATIONS, PARTITIONED_TABLES).await?;
+    let events = events::IdentityEvents::new(&context.config.peers.billing, context.principal_key.clone())?;
+    jazz_platform::relay::spawn(context.pool.clone(), Arc::new(events), context.config.relay_interval);
     api::warm_up();
     Application::bind(&context, routes_with(&context, mailer), health_names()).await
 }

@@ -217,12 +217,15 @@ pub struct ServiceConfig {
     pub migrate_on_start: bool,
     /// Server limits.
     pub limits: ServerLimits,
+    /// How often the outbox relay looks for events to deliver.
+    pub relay_interval: Duration,
 }
 
 impl ServiceConfig {
     /// Reads the whole configuration of `service` from the environment:
     /// `<SVC>_ADDR` (else `0.0.0.0:<default port>`), the database, peers,
-    /// `PRINCIPAL_SECRET` (required, ≥ 32 bytes), `MIGRATE_ON_START`.
+    /// `PRINCIPAL_SECRET` (required, ≥ 32 bytes), `MIGRATE_ON_START`,
+    /// `OUTBOX_RELAY_INTERVAL_MS` (1000).
     pub fn from_env(service: ServiceName) -> Result<Self, ConfigError> {
         let addr_var = format!("{}_ADDR", service.env_prefix());
         let listen_addr = env_parse(&addr_var, SocketAddr::from(([0, 0, 0, 0], service.default_port())))?;
@@ -234,6 +237,7 @@ impl ServiceConfig {
             principal_secret: principal_secret_from_env()?,
             migrate_on_start: env_parse("MIGRATE_ON_START", false)?,
             limits: ServerLimits::from_env()?,
+            relay_interval: Duration::from_millis(env_parse("OUTBOX_RELAY_INTERVAL_MS", 1_000)?),
         })
     }
 }

@@ -13,6 +13,7 @@ pub mod ids;
 pub mod outbox;
 pub mod partitions;
 pub mod principal;
+pub mod relay;
 pub mod schema;
 pub mod server;
 pub mod telemetry;

@@ -1,0 +1,137 @@
+//! Events between services: written to the producer's outbox in the same
+//! transaction as the change, delivered at least once by the relay, applied
+//! once by the receiver.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use diesel::sql_types::{BigInt, Text};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use jazz_contract::jazz::identity::v1 as identity_pb;
+use jazz_e2e::Suite;
+use jazz_platform::ServiceName;
+use jazz_platform::relay::{Deliver, OutboxEvent, run_once};
+use jazz_platform::testing::TestDatabase;
+use uuid::Uuid;
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+async fn count(conn: &mut AsyncPgConnection, sql: &str, bind: &str) -> anyhow::Result<i64> {
+    let row: Count = diesel::sql_query(sql).bind::<Text, _>(bind).get_result(conn).await?;
+    Ok(row.n)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_user_gets_a_free_subscription_through_the_outbox() -> anyhow::Result<()> {
+    let suite = Suite::start().await?;
+    let mut auth = identity_pb::auth_service_client::AuthServiceClient::new(suite.gateway_channel().await?);
+    let email = "ella@example.com";
+    auth.sign_up(identity_pb::SignUpRequest {
+        email: email.into(),
+        password: "a-foggy-day-in-london-town".into(),
+        first_name: "Ella".into(),
+        last_name: "Fitzgerald".into(),
+        timezone: "America/New_York".into(),
+        locale: "en-US".into(),
+        ..Default::default()
+    })
+    .await?;
+
+    let url_of = |svc: ServiceName| suite.databases.iter().find(|(s, _)| *s == svc).map(|(_, d)| d.url.clone());
+    let mut identity_db = AsyncPgConnection::establish(&url_of(ServiceName::Identity).unwrap_or_default()).await?;
+    let mut billing_db = AsyncPgConnection::establish(&url_of(ServiceName::Billing).unwrap_or_default()).await?;
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+    }
+    let user: Id = diesel::sql_query("SELECT id FROM users WHERE email = $1")
+        .bind::<Text, _>(email)
+        .get_result(&mut identity_db)
+        .await?;
+    let user_id = user.id.to_string();
+
+    let mut subscriptions = 0;
+    for _ in 0..100 {
+        subscriptions = count(
+            &mut billing_db,
+            "SELECT count(*) AS n FROM subscriptions WHERE user_id = $1::uuid AND tier = 'FREE'",
+            &user_id,
+        )
+        .await?;
+        if subscriptions > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(subscriptions, 1, "billing made the FREE subscription from the event");
+    let delivered = count(
+        &mut identity_db,
+        "SELECT count(*) AS n FROM outbox_events WHERE aggregate_id = $1 AND status = 'delivered'",
+        &jazz_platform::ids::to_api(user.id),
+    )
+    .await?;
+    assert_eq!(delivered, 1);
+    let applied = count(
+        &mut billing_db,
+        "SELECT count(*) AS n FROM processed_events WHERE event_type = $1",
+        "identity.user_created",
+    )
+    .await?;
+    assert_eq!(applied, 1, "recorded once in billing's inbox");
+    Ok(())
+}
+
+/// Counts deliveries per event; fails every event's first attempt.
+#[derive(Default)]
+struct Flaky {
+    seen: Mutex<HashMap<Uuid, u32>>,
+}
+
+#[tonic::async_trait]
+impl Deliver for Flaky {
+    async fn deliver(&self, event: &OutboxEvent) -> Result<(), String> {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        let mut seen = self.seen.lock().map_err(|_| "poisoned".to_owned())?;
+        let tries = seen.entry(event.id).or_default();
+        *tries += 1;
+        if *tries == 1 { Err("receiver down".into()) } else { Ok(()) }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_relays_at_once_deliver_each_event_once_after_a_retry() -> anyhow::Result<()> {
+    let db = TestDatabase::migrated(ServiceName::Identity, identity::MIGRATIONS).await?;
+    let mut conn = db.connect().await?;
+    for i in 0..40 {
+        jazz_platform::outbox::enqueue(&mut conn, "test.event", &format!("row-{i}"), serde_json::json!({ "i": i }))
+            .await?;
+    }
+    let config = jazz_platform::config::DatabaseConfig {
+        url: secrecy::SecretString::from(db.url.clone()),
+        max_connections: 4,
+        acquire_timeout: Duration::from_secs(5),
+    };
+    let pool = jazz_platform::db::pool(&config)?;
+    let flaky = Arc::new(Flaky::default());
+    // Make every failed event due again at once, then run two relays side by side.
+    for _ in 0..10 {
+        diesel::sql_query("UPDATE outbox_events SET next_attempt_at = now() WHERE status = 'pending'")
+            .execute(&mut conn)
+            .await?;
+        let (a, b) = tokio::join!(run_once(&pool, flaky.as_ref()), run_once(&pool, flaky.as_ref()));
+        a?;
+        b?;
+    }
+    let seen = flaky.seen.lock().map(|s| s.clone()).unwrap_or_default();
+    assert_eq!(seen.len(), 40);
+    assert!(seen.values().all(|tries| *tries == 2), "each event: one failure, one success, never more");
+    let delivered = count(&mut conn, "SELECT count(*) AS n FROM outbox_events WHERE status = $1", "delivered").await?;
+    assert_eq!(delivered, 40);
+    Ok(())
+}
