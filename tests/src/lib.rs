@@ -164,3 +164,10 @@ pub async fn connect(addr: SocketAddr) -> anyhow::Result<Channel> {
     }
     Err(last.map(anyhow::Error::from).unwrap_or_else(|| anyhow::anyhow!("could not connect")))
 }
+
+/// Peer addresses for a service started alone: nothing listens there, so a
+/// call to a peer fails fast (and never reaches a developer's `make run`).
+pub fn no_peers() -> PeerUrls {
+    let nowhere = "http://127.0.0.1:1".to_owned();
+    PeerUrls { identity: nowhere.clone(), billing: nowhere.clone(), content: nowhere.clone(), progress: nowhere }
+}

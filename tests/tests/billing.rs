@@ -17,7 +17,6 @@ use jazz_contract::jazz::billing::v1::{
 };
 use jazz_contract::jazz::common::v1::{SubscriptionStatus, SubscriptionTier};
 use jazz_e2e::{TEST_PRINCIPAL_SECRET, connect, service_config};
-use jazz_platform::config::PeerUrls;
 use jazz_platform::ids::{new_id, to_api};
 use jazz_platform::testing::TestDatabase;
 use jazz_platform::{Principal, PrincipalKey, ServiceName};
@@ -41,12 +40,7 @@ struct Billing {
 impl Billing {
     async fn start() -> anyhow::Result<Self> {
         let db = TestDatabase::migrated(ServiceName::Billing, billing::MIGRATIONS).await?;
-        let peers = PeerUrls {
-            identity: String::new(),
-            billing: String::new(),
-            content: String::new(),
-            progress: String::new(),
-        };
+        let peers = jazz_e2e::no_peers();
         let mut config = service_config(ServiceName::Billing, &db.url, peers);
         // Enough connections that concurrent consumers really contend on
         // the row lock rather than queue for the pool.

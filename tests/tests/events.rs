@@ -70,12 +70,21 @@ async fn a_new_user_gets_a_free_subscription_through_the_outbox() -> anyhow::Res
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(subscriptions, 1, "billing made the FREE subscription from the event");
-    let delivered = count(
-        &mut identity_db,
-        "SELECT count(*) AS n FROM outbox_events WHERE aggregate_id = $1 AND status = 'delivered'",
-        &jazz_platform::ids::to_api(user.id),
-    )
-    .await?;
+    // The relay marks the event delivered when billing has answered; its
+    // transaction may commit a moment after billing's.
+    let mut delivered = 0;
+    for _ in 0..50 {
+        delivered = count(
+            &mut identity_db,
+            "SELECT count(*) AS n FROM outbox_events WHERE aggregate_id = $1 AND status = 'delivered'",
+            &jazz_platform::ids::to_api(user.id),
+        )
+        .await?;
+        if delivered > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert_eq!(delivered, 1);
     let applied = count(
         &mut billing_db,

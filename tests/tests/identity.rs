@@ -12,7 +12,6 @@ use diesel_async::RunQueryDsl;
 use identity::mail::{MailKind, MemoryMailer};
 use jazz_contract::jazz::identity::v1 as pb;
 use jazz_e2e::{TEST_PRINCIPAL_SECRET, connect, service_config};
-use jazz_platform::config::PeerUrls;
 use jazz_platform::ids::parse_id;
 use jazz_platform::testing::TestDatabase;
 use jazz_platform::{Principal, PrincipalKey, ServiceName};
@@ -45,12 +44,7 @@ struct Session {
 impl Identity {
     async fn start() -> anyhow::Result<Self> {
         let db = TestDatabase::migrated(ServiceName::Identity, identity::MIGRATIONS).await?;
-        let peers = PeerUrls {
-            identity: String::new(),
-            billing: String::new(),
-            content: String::new(),
-            progress: String::new(),
-        };
+        let peers = jazz_e2e::no_peers();
         let mailer = MemoryMailer::new();
         let app = identity::build_with(service_config(ServiceName::Identity, &db.url, peers), Arc::new(mailer.clone()))
             .await?;

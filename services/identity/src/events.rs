@@ -49,9 +49,12 @@ impl Deliver for IdentityEvents {
                 });
                 request.set_timeout(CALL_TIMEOUT);
                 self.key.attach(&mut request, &Principal::service("identity"));
-                self.billing.clone().handle_user_created(request).await.map(drop).map_err(|status| {
-                    format!("billing.HandleUserCreated: {:?} {}", status.code(), status.message())
-                })
+                self.billing
+                    .clone()
+                    .handle_user_created(request)
+                    .await
+                    .map(drop)
+                    .map_err(|status| format!("billing.HandleUserCreated: {:?} {}", status.code(), status.message()))
             }
             // No receiver yet: delivered means "nobody else needs it".
             _ => Ok(()),

@@ -6,8 +6,8 @@
 
 pub mod api;
 pub mod domain;
-pub mod events;
 pub mod error;
+pub mod events;
 pub mod mail;
 pub mod schema;
 pub mod seed;
@@ -38,9 +38,14 @@ pub const PARTITIONED_TABLES: &[&str] = &["audit_logs"];
 
 /// Builds the service from `config`: migrations checked (or applied), pool
 /// open, listener bound. Serve it with [`Application::run_until_stopped`].
-/// Mail is logged ([`mail::LogMailer`]) until SMTP lands.
+/// Mail goes over SMTP when `SMTP_URL` is set ([`mail::SmtpMailer`]), else it
+/// is only logged ([`mail::LogMailer`]).
 pub async fn build(config: ServiceConfig) -> anyhow::Result<Application> {
-    build_with(config, Arc::new(mail::LogMailer)).await
+    let mailer: Arc<dyn mail::Mailer> = match mail::SmtpConfig::from_env()? {
+        Some(smtp) => Arc::new(mail::SmtpMailer::new(smtp)),
+        None => Arc::new(mail::LogMailer),
+    };
+    build_with(config, mailer).await
 }
 
 /// [`build`] with the given mailer (tests pass a [`mail::MemoryMailer`] to

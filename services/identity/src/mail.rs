@@ -1,6 +1,7 @@
-//! Outgoing mail. Until SMTP lands, [`LogMailer`] only logs that a mail was
-//! sent (and the link itself only when `MAIL_LOG_LINKS=1`, for local
-//! development); [`MemoryMailer`] keeps mails for tests to read the tokens.
+//! Outgoing mail: [`SmtpMailer`] when `SMTP_URL` is set; else [`LogMailer`]
+//! only logs that a mail was sent (and the link itself only when
+//! `MAIL_LOG_LINKS=1`, for local development); [`MemoryMailer`] keeps mails
+//! for tests to read the tokens.
 //!
 //! A [`Mail`]'s `Debug` never shows the token, so mails may be logged.
 
@@ -91,5 +92,109 @@ impl Mailer for MemoryMailer {
         if let Ok(mut mails) = self.mails.lock() {
             mails.push(mail);
         }
+    }
+}
+
+/// Where mail goes and what its links look like.
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    /// SMTP server host (`SMTP_URL`, `smtp://host:port`; a local relay).
+    pub host: String,
+    /// SMTP server port.
+    pub port: u16,
+    /// The sender (`MAIL_FROM`).
+    pub from: String,
+    /// Base of the links in mails (`MAIL_LINK_BASE`): the app's deep link
+    /// or web page that takes the token, e.g. `jazzmaster://auth`.
+    pub link_base: String,
+}
+
+impl SmtpConfig {
+    /// From the environment; `None` when `SMTP_URL` is unset (mail is then
+    /// only logged).
+    pub fn from_env() -> anyhow::Result<Option<Self>> {
+        let Ok(url) = std::env::var("SMTP_URL") else { return Ok(None) };
+        let rest = url.strip_prefix("smtp://").ok_or_else(|| anyhow::anyhow!("SMTP_URL must start with smtp://"))?;
+        let (host, port) = rest.trim_end_matches('/').rsplit_once(':').unwrap_or((rest, "25"));
+        Ok(Some(Self {
+            host: host.to_owned(),
+            port: port.parse()?,
+            from: jazz_platform::config::env_or("MAIL_FROM", "JazzMaster Pro <no-reply@jazzmaster.pro>"),
+            link_base: jazz_platform::config::env_or("MAIL_LINK_BASE", "jazzmaster://auth"),
+        }))
+    }
+}
+
+/// Sends mail over SMTP (lettre), one task per mail so a slow server never
+/// holds up the call that caused it.
+pub struct SmtpMailer {
+    transport: lettre::AsyncSmtpTransport<lettre::Tokio1Executor>,
+    config: SmtpConfig,
+}
+
+impl SmtpMailer {
+    /// A mailer for `config`.
+    pub fn new(config: SmtpConfig) -> Self {
+        // A plain connection to a local relay (sidecar or smarthost), which
+        // does TLS and authentication towards the world.
+        let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(config.host.clone())
+            .port(config.port)
+            .timeout(Some(std::time::Duration::from_secs(10)))
+            .build();
+        Self { transport, config }
+    }
+
+    /// The subject and text of `mail`.
+    pub fn compose(&self, mail: &Mail) -> (String, String) {
+        let link = |path: &str| {
+            let token = mail.token.as_deref().unwrap_or_default();
+            format!("{}/{path}?token={token}", self.config.link_base)
+        };
+        match mail.kind {
+            MailKind::Verification => (
+                "Confirm your email for JazzMaster Pro".into(),
+                format!("Welcome! Open this link to confirm your address:\n\n{}\n", link("verify-email")),
+            ),
+            MailKind::AlreadyRegistered => (
+                "You already have a JazzMaster Pro account".into(),
+                "Someone (perhaps you) tried to sign up with this address, which already has an account.\n\
+                 Sign in instead, or reset your password if you have forgotten it.\n"
+                    .into(),
+            ),
+            MailKind::PasswordReset => (
+                "Reset your JazzMaster Pro password".into(),
+                format!("Open this link within the hour to choose a new password:\n\n{}\n", link("reset-password")),
+            ),
+            MailKind::MagicLink => (
+                "Your JazzMaster Pro sign-in link".into(),
+                format!("Open this link within ten minutes to sign in:\n\n{}\n", link("magic-link")),
+            ),
+        }
+    }
+}
+
+impl Mailer for SmtpMailer {
+    fn send(&self, mail: Mail) {
+        use lettre::AsyncTransport as _;
+        let (subject, body) = self.compose(&mail);
+        let message = match (self.config.from.parse(), mail.to.parse()) {
+            (Ok(from), Ok(to)) => lettre::Message::builder().from(from).to(to).subject(subject).body(body),
+            _ => {
+                tracing::error!(kind = ?mail.kind, "mail not sent: bad sender or recipient address");
+                return;
+            }
+        };
+        let Ok(message) = message else {
+            tracing::error!(kind = ?mail.kind, "mail not sent: could not build the message");
+            return;
+        };
+        let transport = self.transport.clone();
+        let (kind, user) = (mail.kind, jazz_platform::ids::to_api(mail.user_id));
+        tokio::spawn(async move {
+            match transport.send(message).await {
+                Ok(_) => tracing::info!(?kind, user_id = %user, "mail sent"),
+                Err(error) => tracing::error!(?kind, user_id = %user, %error, "mail not sent"),
+            }
+        });
     }
 }
