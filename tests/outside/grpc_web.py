@@ -64,7 +64,14 @@ def main():
     status = trailers(fr).get("grpc-status") or response.getheader("grpc-status")
     assert status is not None and status.strip() == "12", f"internal method over gRPC-Web: {status!r}"
     print("grpc-web: internal method refused (UNIMPLEMENTED)")
-    print("grpc-web: 2 passed, 0 failed")
+    # The Stripe webhook endpoint: plain HTTP POST; unsigned calls are refused.
+    conn = http.client.HTTPConnection(address, timeout=10)
+    conn.request("POST", "/webhooks/stripe", body=b'{"id":"evt_1"}', headers={"content-type": "application/json"})
+    response = conn.getresponse()
+    response.read()
+    assert response.status == 400, f"unsigned webhook: HTTP {response.status}"
+    print("webhook: unsigned call refused (400)")
+    print("grpc-web: 3 passed, 0 failed")
 
 
 if __name__ == "__main__":

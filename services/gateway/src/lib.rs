@@ -8,10 +8,12 @@ pub mod config;
 pub mod limits;
 pub mod proxy;
 pub mod routes;
+pub mod webhook;
 
 use std::sync::Arc;
 
 use axum::body::Body as AxumBody;
+use jazz_contract::jazz::billing::v1::billing_internal_service_client::BillingInternalServiceClient;
 use jazz_platform::server::{HealthProbe, ServeSpec, ServiceHost};
 use jazz_platform::{Application, PrincipalKey};
 use tonic::transport::{Channel, Endpoint};
@@ -80,6 +82,15 @@ pub async fn build(config: GatewayConfig) -> anyhow::Result<Application> {
             }),
         );
     }
+    let billing_internal = BillingInternalServiceClient::new(backends.billing.clone());
+    let webhook_key = forwarder.key.clone();
+    router = router.route(
+        webhook::PATH,
+        axum::routing::post(move |request: http::Request<AxumBody>| {
+            let (billing, key) = (billing_internal.clone(), webhook_key.clone());
+            async move { webhook::handle(billing, &key, request).await }
+        }),
+    );
     // Internal, admin and unknown methods: the answer a missing method gets.
     let router = router
         .fallback(|| async { tonic::Status::unimplemented("unknown method").into_http::<AxumBody>() })
