@@ -23,6 +23,8 @@ pub struct Suite {
     pub services: Vec<(ServiceName, SocketAddr)>,
     /// Each service's database.
     pub databases: Vec<(ServiceName, TestDatabase)>,
+    /// Every mail identity sent (verification, reset, magic-link tokens).
+    pub mailer: identity::mail::MemoryMailer,
     stop: Vec<oneshot::Sender<()>>,
 }
 
@@ -106,6 +108,7 @@ impl Suite {
             content: url_of(ServiceName::Content),
             progress: url_of(ServiceName::Progress),
         };
+        let mailer = identity::mail::MemoryMailer::new();
         let mut services = Vec::new();
         for (service, addr, listener) in hosts {
             let db = databases.iter().find(|(s, _)| *s == service).map(|(_, d)| d.url.clone()).unwrap_or_default();
@@ -113,7 +116,7 @@ impl Suite {
             config.listen_addr = addr;
             drop(listener); // free the port for the service to bind
             let app = match service {
-                ServiceName::Identity => identity::build(config).await?,
+                ServiceName::Identity => identity::build_with(config, std::sync::Arc::new(mailer.clone())).await?,
                 ServiceName::Billing => billing::build(config).await?,
                 ServiceName::Content => content::build(config).await?,
                 ServiceName::Progress | ServiceName::Gateway => progress::build(config).await?,
@@ -131,7 +134,7 @@ impl Suite {
         })
         .await?;
         let gateway = spawn(gateway, &mut stop);
-        Ok(Self { gateway, services, databases, stop })
+        Ok(Self { gateway, services, databases, mailer, stop })
     }
 
     /// A channel to the gateway.
