@@ -5,7 +5,11 @@
 //! tables in `schema.rs` (the platform's tables are in `jazz_platform::schema`).
 
 pub mod api;
+pub mod billing;
+pub mod domain;
+pub mod error;
 pub mod schema;
+pub mod store;
 
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use jazz_platform::{Application, ServiceConfig, ServiceContext, ServiceMigrations};
@@ -36,9 +40,11 @@ pub async fn build(config: ServiceConfig) -> anyhow::Result<Application> {
 pub fn routes(context: &ServiceContext) -> Routes {
     let interceptor = &context.interceptor;
     let max_message = context.config.limits.max_decoding_message_size;
+    let quota = billing::Quota::new(&context.config.peers.billing, context.principal_key.clone());
     Routes::default()
         .add_service(InterceptedService::new(
-            ContentServiceServer::new(api::ContentApi::new(context.clone())).max_decoding_message_size(max_message),
+            ContentServiceServer::new(api::ContentApi::new(context.clone(), quota))
+                .max_decoding_message_size(max_message),
             interceptor.clone(),
         ))
         .add_service(InterceptedService::new(

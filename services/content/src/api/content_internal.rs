@@ -1,14 +1,25 @@
-//! `jazz.content.v1.ContentInternalService` (internal).
-//!
-//! Every method answers UNIMPLEMENTED until its issue lands (the generated
-//! trait's default methods); handlers are added here as they are built.
+//! `jazz.content.v1.ContentInternalService` (internal; service principals
+//! only): content references for progress and the user purge.
 
+use diesel_async::AsyncConnection as _;
 use jazz_contract::jazz::content::v1::content_internal_service_server::ContentInternalService;
+use jazz_contract::jazz::content::v1::*;
 use jazz_platform::ServiceContext;
+use jazz_platform::audit::AuditEntry;
+use jazz_platform::error::Violations;
+use jazz_platform::ids::{parse_id, to_api};
+use jazz_platform::outbox::{self, events};
+use jazz_platform::principal::principal_of;
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::domain::vocab;
+use crate::error::ContentError;
+use crate::store::models::ContentRow;
+use crate::store::{content, saved, social};
 
 /// Handlers of `ContentInternalService`.
 pub struct ContentInternalApi {
-    #[expect(dead_code, reason = "used by the handlers of the issue that implements this service")]
     context: ServiceContext,
 }
 
@@ -19,5 +30,116 @@ impl ContentInternalApi {
     }
 }
 
+fn reference(content_id: &str, row: Option<&ContentRow>, user: Uuid) -> ContentRef {
+    let exists = row.is_some_and(|r| r.deleted_at.is_none());
+    let visible = exists && row.is_some_and(|r| r.user_id == user || r.is_public);
+    let mut out = ContentRef { content_id: content_id.to_owned(), exists, visible, ..Default::default() };
+    if let (true, Some(row)) = (visible, row) {
+        let mode = row.parameters.get("mode").and_then(serde_json::Value::as_str).unwrap_or_default();
+        out.owner_user_id = to_api(row.user_id);
+        out.r#type = vocab::type_pb(&row.content_type);
+        out.key = row.key.clone().unwrap_or_default();
+        out.mode = vocab::mode_pb(mode);
+        out.difficulty = vocab::difficulty_pb(&row.difficulty);
+        out.title = row.title.clone();
+    }
+    out
+}
+
+impl ContentInternalApi {
+    async fn get_ref(&self, req: GetContentRefRequest) -> Result<GetContentRefResponse, ContentError> {
+        let GetContentRefRequest { content_id, user_id } = req;
+        let mut v = Violations::new();
+        let id = v.check(parse_id("content_id", &content_id));
+        let user = v.check(parse_id("user_id", &user_id));
+        v.finish().map_err(ContentError::Invalid)?;
+        let (Some(id), Some(user)) = (id, user) else { return Err(ContentError::Invalid(Vec::new())) };
+        let mut conn = self.context.pool.get().await?;
+        let row = content::by_id(&mut conn, id).await?;
+        Ok(GetContentRefResponse { r#ref: Some(reference(&content_id, row.as_ref(), user)) })
+    }
+
+    async fn purge(
+        &self,
+        principal: &jazz_platform::Principal,
+        req: PurgeUserRequest,
+    ) -> Result<PurgeUserResponse, ContentError> {
+        let PurgeUserRequest { event_id, user_id } = req;
+        let mut v = Violations::new();
+        let event = v.check(parse_id("event_id", &event_id));
+        let user = v.check(parse_id("user_id", &user_id));
+        v.finish().map_err(ContentError::Invalid)?;
+        let (Some(event), Some(user)) = (event, user) else { return Err(ContentError::Invalid(Vec::new())) };
+        let mut conn = self.context.pool.get().await?;
+        conn.transaction(async |conn| {
+            if !outbox::mark_processed(conn, event, events::USER_PURGED).await? {
+                return Ok(PurgeUserResponse { duplicate: true });
+            }
+            let likes = social::purge_likes(conn, user).await?;
+            let entries = saved::purge(conn, user).await?;
+            let items = purge_items(conn, user).await?;
+            for id in &items {
+                let payload = serde_json::json!({"content_id": to_api(*id), "user_id": to_api(user), "hard": true});
+                outbox::enqueue(conn, events::CONTENT_DELETED, &to_api(*id), payload).await?;
+            }
+            clear_audit_user(conn, user).await?;
+            AuditEntry::new(principal, "USER_PURGE", "generated_content", Some(to_api(user)))
+                .with_change(None, Some(serde_json::json!({"items": items.len(), "likes": likes, "saved": entries})))
+                .write(conn)
+                .await?;
+            Ok::<_, ContentError>(PurgeUserResponse { duplicate: false })
+        })
+        .await
+    }
+}
+
+async fn purge_items(conn: &mut diesel_async::AsyncPgConnection, user: Uuid) -> diesel::QueryResult<Vec<Uuid>> {
+    use crate::schema::generated_content as gc;
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    diesel::delete(gc::table.filter(gc::user_id.eq(user))).returning(gc::id).get_results(conn).await
+}
+
+async fn clear_audit_user(conn: &mut diesel_async::AsyncPgConnection, user: Uuid) -> diesel::QueryResult<usize> {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use jazz_platform::schema::audit_logs as al;
+    diesel::update(al::table.filter(al::user_id.eq(user))).set(al::user_id.eq(None::<Uuid>)).execute(conn).await
+}
+
 #[tonic::async_trait]
-impl ContentInternalService for ContentInternalApi {}
+impl ContentInternalService for ContentInternalApi {
+    async fn get_content_ref(
+        &self,
+        request: Request<GetContentRefRequest>,
+    ) -> Result<Response<GetContentRefResponse>, Status> {
+        principal_of(&request)?.require_service()?;
+        Ok(Response::new(self.get_ref(request.into_inner()).await?))
+    }
+
+    async fn batch_get_content_refs(
+        &self,
+        request: Request<BatchGetContentRefsRequest>,
+    ) -> Result<Response<BatchGetContentRefsResponse>, Status> {
+        principal_of(&request)?.require_service()?;
+        let BatchGetContentRefsRequest { content_ids, user_id } = request.into_inner();
+        if content_ids.is_empty() || content_ids.len() > 200 {
+            return Err(ContentError::field("content_ids", "must hold 1–200 ids").into());
+        }
+        let mut refs: Vec<ContentRef> = Vec::new();
+        for content_id in content_ids {
+            if refs.iter().any(|r| r.content_id == content_id) {
+                continue;
+            }
+            let one = self.get_ref(GetContentRefRequest { content_id, user_id: user_id.clone() }).await?;
+            refs.extend(one.r#ref);
+        }
+        Ok(Response::new(BatchGetContentRefsResponse { refs }))
+    }
+
+    async fn purge_user(&self, request: Request<PurgeUserRequest>) -> Result<Response<PurgeUserResponse>, Status> {
+        let principal = principal_of(&request)?.clone();
+        principal.require_service()?;
+        Ok(Response::new(self.purge(&principal, request.into_inner()).await?))
+    }
+}

@@ -1,0 +1,10 @@
+//! Pure logic, no I/O: request parameters → engine requests, the stored
+//! parameters JSON, field rules, list filters, signed page tokens and
+//! JSON ↔ `google.protobuf.Struct`.
+
+pub mod fields;
+pub mod filter;
+pub mod json;
+pub mod page_token;
+pub mod params;
+pub mod vocab;

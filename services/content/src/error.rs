@@ -1,0 +1,211 @@
+//! Content's one error enum and its one mapping to [`tonic::Status`].
+//!
+//! Handlers return `Result<_, ContentError>` and let `?` turn it into a
+//! `Status`; every variant is named in the `From` impl, so a new variant
+//! does not compile until it has a status code. Reasons are the stable
+//! `ErrorInfo` codes the proto files document.
+
+use std::collections::HashMap;
+
+use jazz_platform::error::{FieldViolation, StoreError, internal, invalid_argument, with_reason};
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt as _};
+
+/// The `ErrorInfo` domain of every content error.
+pub const DOMAIN: &str = "content.jazz";
+
+/// The one message for an item or entry that does not exist or is not the
+/// caller's to see: the same for both, so an id is never confirmed.
+pub const NOT_FOUND_MESSAGE: &str = "content not found";
+
+/// Everything a content call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ContentError {
+    /// Request fields broke their rules (nothing was written).
+    #[error("invalid request: {0:?}")]
+    Invalid(Vec<FieldViolation>),
+    /// One field broke a rule that has its own stable reason code
+    /// (INVALID_PAGE_TOKEN, REQUEST_ID_REUSED).
+    #[error("invalid {field}: {description}")]
+    InvalidWithReason {
+        /// The request field.
+        field: &'static str,
+        /// Words a client developer can act on.
+        description: String,
+        /// The `ErrorInfo` reason.
+        reason: &'static str,
+    },
+    /// The item (or saved entry) does not exist or is not visible to the
+    /// caller: one answer for both.
+    #[error("not found")]
+    NotFound,
+    /// UndeleteContent on an item that is not deleted.
+    #[error("not deleted")]
+    NotDeleted,
+    /// SaveContent of an item the caller saved before.
+    #[error("already saved as {saved_content_id}")]
+    AlreadySaved {
+        /// The existing entry's id (API form).
+        saved_content_id: String,
+    },
+    /// Billing refused the quota (RESOURCE_EXHAUSTED with billing's
+    /// `QuotaFailure` and `ErrorInfo`, passed on unchanged).
+    #[error("quota refused: {0}")]
+    Quota(Status),
+    /// The caller's plan does not include the feature (billing's answer,
+    /// whose `ErrorInfo` metadata is passed on).
+    #[error("feature not included: {0}")]
+    NotIncluded(Status),
+    /// Billing has no subscription for the caller.
+    #[error("no subscription")]
+    NoSubscription,
+    /// Billing could not be reached or is not serving the call.
+    #[error("billing unavailable: {0}")]
+    BillingUnavailable(String),
+    /// Billing answered something the contract does not allow (our bug).
+    #[error("unexpected billing answer: {0}")]
+    Billing(Status),
+    /// A concurrent call with the same request id stored its answer first;
+    /// this call's work was rolled back and the stored answer is returned.
+    #[error("duplicate request")]
+    DuplicateRequest,
+    /// Stored data could not be read back (JSON that is not ours).
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    /// A database failure.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A blocking task panicked or was cancelled.
+    #[error("blocking task failed: {0}")]
+    Blocking(#[from] tokio::task::JoinError),
+}
+
+impl From<diesel::result::Error> for ContentError {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Store(StoreError::from(error))
+    }
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for ContentError {
+    fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        Self::Store(StoreError::from(error))
+    }
+}
+
+impl From<FieldViolation> for ContentError {
+    fn from(violation: FieldViolation) -> Self {
+        Self::Invalid(vec![violation])
+    }
+}
+
+impl ContentError {
+    /// One field violation without a reason code.
+    pub fn field(field: &str, description: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldViolation::new(field, description)])
+    }
+
+    /// A page token that is not this call's.
+    pub fn bad_page_token() -> Self {
+        Self::InvalidWithReason {
+            field: "page_token",
+            description: "is not a page token of this call and filter".into(),
+            reason: "INVALID_PAGE_TOKEN",
+        }
+    }
+
+    /// A request id used before with different arguments.
+    pub fn request_id_reused() -> Self {
+        Self::InvalidWithReason {
+            field: "request_id",
+            description: "was used before with different arguments".into(),
+            reason: "REQUEST_ID_REUSED",
+        }
+    }
+}
+
+impl From<ContentError> for Status {
+    fn from(error: ContentError) -> Self {
+        match error {
+            ContentError::Invalid(violations) => invalid_argument(&violations),
+            ContentError::InvalidWithReason { field, description, reason } => {
+                let mut details = ErrorDetails::with_bad_request_violation(field, description.clone());
+                details.set_error_info(reason, DOMAIN, HashMap::new());
+                Status::with_error_details(Code::InvalidArgument, format!("invalid {field}: {description}"), details)
+            }
+            ContentError::NotFound => Status::not_found(NOT_FOUND_MESSAGE),
+            ContentError::NotDeleted => {
+                with_reason(Code::FailedPrecondition, "the item is not deleted", "NOT_DELETED", DOMAIN)
+            }
+            ContentError::AlreadySaved { saved_content_id } => {
+                let metadata = HashMap::from([("saved_content_id".to_owned(), saved_content_id)]);
+                let details = ErrorDetails::with_error_info("ALREADY_SAVED", DOMAIN, metadata);
+                Status::with_error_details(
+                    Code::AlreadyExists,
+                    "the item is saved already; use UpdateSavedContent",
+                    details,
+                )
+            }
+            ContentError::Quota(status) => {
+                Status::with_details(Code::ResourceExhausted, status.message(), status.details().to_vec().into())
+            }
+            ContentError::NotIncluded(status) => {
+                // The plan must change; nothing to wait out (docs/decisions.md #10).
+                let metadata = status.get_details_error_info().map(|info| info.metadata).unwrap_or_default();
+                let details = ErrorDetails::with_error_info("PLAN_REQUIRED", DOMAIN, metadata);
+                Status::with_error_details(Code::FailedPrecondition, status.message(), details)
+            }
+            ContentError::NoSubscription => {
+                with_reason(Code::FailedPrecondition, "the account has no subscription", "NO_SUBSCRIPTION", DOMAIN)
+            }
+            ContentError::BillingUnavailable(reason) => {
+                tracing::warn!(%reason, "billing unavailable");
+                Status::unavailable("quota service temporarily unavailable; retry the call")
+            }
+            ContentError::Billing(ref status) => internal(status),
+            ContentError::DuplicateRequest => {
+                Status::aborted("a concurrent call with the same request_id completed first; retry the call")
+            }
+            ContentError::Corrupt(ref what) => internal(&std::io::Error::other(what.clone())),
+            ContentError::Store(store) => Status::from(store),
+            ContentError::Blocking(ref join) => internal(join),
+        }
+    }
+}
+
+/// Runs CPU work (batch generation, transposition) off the async runtime,
+/// keeping the span.
+pub async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ContentError> {
+    let span = tracing::Span::current();
+    Ok(tokio::task::spawn_blocking(move || span.in_scope(work)).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_stable() {
+        let cases = [
+            (ContentError::NotFound, Code::NotFound),
+            (ContentError::NotDeleted, Code::FailedPrecondition),
+            (ContentError::AlreadySaved { saved_content_id: "x".into() }, Code::AlreadyExists),
+            (ContentError::Quota(Status::resource_exhausted("spent")), Code::ResourceExhausted),
+            (ContentError::NoSubscription, Code::FailedPrecondition),
+            (ContentError::NotIncluded(Status::failed_precondition("plan")), Code::FailedPrecondition),
+            (ContentError::BillingUnavailable("down".into()), Code::Unavailable),
+            (ContentError::Billing(Status::invalid_argument("bug")), Code::Internal),
+            (ContentError::Corrupt("json".into()), Code::Internal),
+            (ContentError::DuplicateRequest, Code::Aborted),
+            (ContentError::bad_page_token(), Code::InvalidArgument),
+            (ContentError::request_id_reused(), Code::InvalidArgument),
+        ];
+        for (error, code) in cases {
+            assert_eq!(Status::from(error).code(), code);
+        }
+    }
+
+    #[test]
+    fn not_found_never_says_why() {
+        assert_eq!(Status::from(ContentError::NotFound).message(), NOT_FOUND_MESSAGE);
+    }
+}

@@ -1,0 +1,221 @@
+//! `generated_content`: insert, the visibility rule, lists (keyset on
+//! `(created_at, id)` / `(likes, id)` / `(rank, id)`), search, edits and
+//! soft deletion. Visible to a caller = not deleted and (own or public).
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_full_text_search::configuration::TsConfigurationByName;
+use diesel_full_text_search::{TsVectorExtensions as _, ts_rank, websearch_to_tsquery_with_search_config};
+use uuid::Uuid;
+
+use super::models::{ContentChanges, ContentRow, Listed, MusicRow, NewContent};
+use crate::domain::filter::Filter;
+use crate::schema::{content_likes as cl, generated_content as gc, saved_content as sc};
+
+/// How long a deleted item may be restored (and shows in "recently
+/// deleted") before the purge.
+pub const RETENTION_DAYS: i64 = 30;
+
+/// Items joined with the caller's like and saved entry.
+macro_rules! with_caller {
+    ($me:expr) => {
+        gc::table
+            .left_join(cl::table.on(cl::generated_content_id.eq(gc::id).and(cl::user_id.eq($me))))
+            .left_join(sc::table.on(sc::generated_content_id.eq(gc::id).and(sc::user_id.eq($me))))
+            .select((ContentRow::as_select(), cl::user_id.nullable(), sc::id.nullable()))
+            .into_boxed()
+    };
+}
+
+/// Narrows a boxed query on `generated_content` by a [`Filter`].
+macro_rules! apply_filter {
+    ($query:expr, $filter:expr) => {{
+        let mut query = $query;
+        let filter: &Filter = $filter;
+        if let Some(t) = filter.content_type {
+            query = query.filter(gc::type_.eq(t));
+        }
+        if let Some(d) = filter.difficulty {
+            query = query.filter(gc::difficulty.eq(d));
+        }
+        if let Some(keys) = &filter.keys {
+            query = query.filter(gc::key.eq_any(keys.clone()));
+        }
+        if let Some(m) = filter.mode {
+            query = query.filter(gc::parameters.retrieve_as_text("mode").eq(m));
+        }
+        if let Some(s) = &filter.style {
+            query = query.filter(gc::style.eq(s.clone()));
+        }
+        if let Some(t) = &filter.tag {
+            query = query.filter(gc::tags.contains(vec![t.clone()]));
+        }
+        query
+    }};
+}
+
+type Joined = (ContentRow, Option<Uuid>, Option<Uuid>);
+
+fn listed((row, liked, saved_id): Joined) -> Listed {
+    Listed { row, liked: liked.is_some(), saved_id }
+}
+
+/// Inserts a new item.
+pub async fn insert(conn: &mut AsyncPgConnection, new: &NewContent) -> QueryResult<ContentRow> {
+    diesel::insert_into(gc::table).values(new).returning(ContentRow::as_returning()).get_result(conn).await
+}
+
+/// The items of `ids` visible to `me` (any order).
+pub async fn visible_many(conn: &mut AsyncPgConnection, me: Uuid, ids: &[Uuid]) -> QueryResult<Vec<Listed>> {
+    let rows: Vec<Joined> = with_caller!(me)
+        .filter(gc::id.eq_any(ids.to_vec()))
+        .filter(gc::deleted_at.is_null())
+        .filter(gc::user_id.eq(me).or(gc::is_public))
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().map(listed).collect())
+}
+
+/// One item if visible to `me`.
+pub async fn visible(conn: &mut AsyncPgConnection, me: Uuid, id: Uuid) -> QueryResult<Option<Listed>> {
+    Ok(visible_many(conn, me, &[id]).await?.pop())
+}
+
+/// The music of `ids`.
+pub async fn music(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<MusicRow>> {
+    gc::table.filter(gc::id.eq_any(ids.to_vec())).select(MusicRow::as_select()).load(conn).await
+}
+
+/// The caller's items, newest first, after the keyset position.
+pub async fn list_mine(
+    conn: &mut AsyncPgConnection,
+    me: Uuid,
+    filter: &Filter,
+    show_deleted: bool,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> QueryResult<Vec<Listed>> {
+    let mut query = apply_filter!(with_caller!(me).filter(gc::user_id.eq(me)), filter);
+    if show_deleted {
+        let horizon = Utc::now() - chrono::Duration::days(RETENTION_DAYS);
+        query = query.filter(gc::deleted_at.is_null().or(gc::deleted_at.gt(horizon)));
+    } else {
+        query = query.filter(gc::deleted_at.is_null());
+    }
+    if let Some((at, id)) = after {
+        query = query.filter(gc::created_at.lt(at).or(gc::created_at.eq(at).and(gc::id.lt(id))));
+    }
+    let rows: Vec<Joined> = query.order((gc::created_at.desc(), gc::id.desc())).limit(limit).load(conn).await?;
+    Ok(rows.into_iter().map(listed).collect())
+}
+
+/// A position in the public feed.
+#[derive(Debug, Clone, Copy)]
+pub enum FeedCursor {
+    /// Newest first: after (created_at, id).
+    Newest(DateTime<Utc>, Uuid),
+    /// Most liked first: after (likes, id).
+    MostLiked(i32, Uuid),
+}
+
+/// Public, undeleted items; `most_liked` orders by likes then id.
+pub async fn list_public(
+    conn: &mut AsyncPgConnection,
+    me: Uuid,
+    filter: &Filter,
+    most_liked: bool,
+    after: Option<FeedCursor>,
+    limit: i64,
+) -> QueryResult<Vec<Listed>> {
+    let mut query = apply_filter!(with_caller!(me).filter(gc::is_public).filter(gc::deleted_at.is_null()), filter);
+    match after {
+        Some(FeedCursor::Newest(at, id)) => {
+            query = query.filter(gc::created_at.lt(at).or(gc::created_at.eq(at).and(gc::id.lt(id))));
+        }
+        Some(FeedCursor::MostLiked(likes, id)) => {
+            query = query.filter(gc::likes.lt(likes).or(gc::likes.eq(likes).and(gc::id.lt(id))));
+        }
+        None => {}
+    }
+    let query = if most_liked {
+        query.order((gc::likes.desc(), gc::id.desc()))
+    } else {
+        query.order((gc::created_at.desc(), gc::id.desc()))
+    };
+    let rows: Vec<Joined> = query.limit(limit).load(conn).await?;
+    Ok(rows.into_iter().map(listed).collect())
+}
+
+/// Full-text search over public items and the caller's own, best first
+/// (ties: newest first), after the keyset position `(rank, id)`.
+pub async fn search(
+    conn: &mut AsyncPgConnection,
+    me: Uuid,
+    text: &str,
+    filter: &Filter,
+    after: Option<(f32, Uuid)>,
+    limit: i64,
+) -> QueryResult<Vec<(Listed, f32)>> {
+    let tsquery = || websearch_to_tsquery_with_search_config(TsConfigurationByName("english"), text.to_owned());
+    let rank = || ts_rank(gc::search_vector, tsquery());
+    let mut query = gc::table
+        .left_join(cl::table.on(cl::generated_content_id.eq(gc::id).and(cl::user_id.eq(me))))
+        .left_join(sc::table.on(sc::generated_content_id.eq(gc::id).and(sc::user_id.eq(me))))
+        .select((ContentRow::as_select(), cl::user_id.nullable(), sc::id.nullable(), rank()))
+        .filter(gc::search_vector.matches(tsquery()))
+        .filter(gc::deleted_at.is_null())
+        .filter(gc::user_id.eq(me).or(gc::is_public))
+        .into_boxed();
+    query = apply_filter!(query, filter);
+    if let Some((r, id)) = after {
+        query = query.filter(rank().lt(r).or(rank().eq(r).and(gc::id.lt(id))));
+    }
+    let rows: Vec<(ContentRow, Option<Uuid>, Option<Uuid>, f32)> =
+        query.order((rank().desc(), gc::id.desc())).limit(limit).load(conn).await?;
+    Ok(rows.into_iter().map(|(row, liked, saved, rank)| (listed((row, liked, saved)), rank)).collect())
+}
+
+/// The caller's item, deleted or not, locked for a change.
+pub async fn own_for_update(conn: &mut AsyncPgConnection, me: Uuid, id: Uuid) -> QueryResult<Option<ContentRow>> {
+    gc::table
+        .filter(gc::id.eq(id))
+        .filter(gc::user_id.eq(me))
+        .select(ContentRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Applies field edits (never counters: those have their own statements).
+pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, changes: &ContentChanges) -> QueryResult<ContentRow> {
+    diesel::update(gc::table.filter(gc::id.eq(id)))
+        .set(changes)
+        .returning(ContentRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Sets or clears `deleted_at`.
+pub async fn set_deleted(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    deleted_at: Option<DateTime<Utc>>,
+) -> QueryResult<ContentRow> {
+    diesel::update(gc::table.filter(gc::id.eq(id)))
+        .set(gc::deleted_at.eq(deleted_at))
+        .returning(ContentRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Any item by id (for other services' references).
+pub async fn by_id(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<ContentRow>> {
+    gc::table.filter(gc::id.eq(id)).select(ContentRow::as_select()).first(conn).await.optional()
+}
+
+/// The music of one item, for export and transposition.
+pub async fn music_of(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<MusicRow>> {
+    Ok(music(conn, &[id]).await?.pop())
+}
