@@ -91,6 +91,15 @@ impl Suite {
         for service in ServiceName::DATA_SERVICES {
             databases.push((service, TestDatabase::migrated(service, migrations_of(service)).await?));
         }
+        // The plan catalogue, as `make seed` loads it.
+        if let Some((_, billing_db)) = databases.iter().find(|(s, _)| *s == ServiceName::Billing) {
+            let pool = jazz_platform::db::pool(&DatabaseConfig {
+                url: SecretString::from(billing_db.url.clone()),
+                max_connections: 1,
+                acquire_timeout: Duration::from_secs(5),
+            })?;
+            billing::seed::load(pool, concat!(env!("CARGO_MANIFEST_DIR"), "/../seeds").into()).await?;
+        }
         // Services are bound before their peers' URLs are known; they call
         // peers lazily, so a first pass with placeholder URLs would be wrong.
         // Bind every listener first, then build with the real addresses.
@@ -137,6 +146,28 @@ impl Suite {
         Ok(Self { gateway, services, databases, mailer, stop })
     }
 
+    /// Signs a learner up through the gateway, verifies the address with the
+    /// mailed token and returns their session token.
+    pub async fn learner(&self, email: &str) -> anyhow::Result<String> {
+        use jazz_contract::jazz::identity::v1 as pb;
+        let mut auth = pb::auth_service_client::AuthServiceClient::new(self.gateway_channel().await?);
+        auth.sign_up(pb::SignUpRequest {
+            email: email.into(),
+            password: "a-night-in-tunisia-1942".into(),
+            first_name: "Test".into(),
+            last_name: "Learner".into(),
+            timezone: "UTC".into(),
+            locale: "en".into(),
+            ..Default::default()
+        })
+        .await?;
+        let token = self
+            .mailer
+            .latest_token(email, identity::mail::MailKind::Verification)
+            .ok_or_else(|| anyhow::anyhow!("no verification mail for {email}"))?;
+        Ok(auth.verify_email(pb::VerifyEmailRequest { token }).await?.into_inner().session_token)
+    }
+
     /// A channel to the gateway.
     pub async fn gateway_channel(&self) -> anyhow::Result<Channel> {
         connect(self.gateway).await
@@ -173,4 +204,11 @@ pub async fn connect(addr: SocketAddr) -> anyhow::Result<Channel> {
 pub fn no_peers() -> PeerUrls {
     let nowhere = "http://127.0.0.1:1".to_owned();
     PeerUrls { identity: nowhere.clone(), billing: nowhere.clone(), content: nowhere.clone(), progress: nowhere }
+}
+
+/// `message` with `authorization: Bearer <token>`, as the app sends it.
+pub fn bearer<T>(message: T, token: &str) -> anyhow::Result<tonic::Request<T>> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert("authorization", format!("Bearer {token}").parse()?);
+    Ok(request)
 }

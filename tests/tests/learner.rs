@@ -8,18 +8,12 @@ use jazz_contract::jazz::common::v1::SkillLevel;
 use jazz_contract::jazz::identity::v1 as pb;
 use jazz_contract::jazz::identity::v1::auth_service_client::AuthServiceClient;
 use jazz_contract::jazz::identity::v1::user_service_client::UserServiceClient;
-use jazz_e2e::Suite;
+use jazz_e2e::{Suite, bearer};
 use tonic::Code;
 use tonic::transport::Channel;
 
 const EMAIL: &str = "herbie@example.com";
 const PASSWORD: &str = "watermelon-man-1962";
-
-fn bearer<T>(message: T, token: &str) -> anyhow::Result<tonic::Request<T>> {
-    let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert("authorization", format!("Bearer {token}").parse()?);
-    Ok(request)
-}
 
 async fn token_of(suite: &Suite, kind: MailKind) -> anyhow::Result<String> {
     suite.mailer.latest_token(EMAIL, kind).ok_or_else(|| anyhow::anyhow!("no {kind:?} mail"))
