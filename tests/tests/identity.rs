@@ -46,8 +46,13 @@ impl Identity {
         let db = TestDatabase::migrated(ServiceName::Identity, identity::MIGRATIONS).await?;
         let peers = jazz_e2e::no_peers();
         let mailer = MemoryMailer::new();
-        let app = identity::build_with(service_config(ServiceName::Identity, &db.url, peers), Arc::new(mailer.clone()))
-            .await?;
+        let options = identity::config::IdentityOptions {
+            token_cipher: identity::domain::sealed::TokenCipher::random()?,
+            verifier: Arc::new(FakeProvider),
+            purge_interval: std::time::Duration::from_secs(3600),
+        };
+        let config = service_config(ServiceName::Identity, &db.url, peers);
+        let app = identity::build_with_options(config, Arc::new(mailer.clone()), options).await?;
         let addr: SocketAddr = app.local_addr();
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.run_until_stopped(async {
@@ -118,6 +123,24 @@ impl Identity {
         use jazz_platform::schema::audit_logs::dsl::*;
         let mut conn = self.db.connect().await?;
         Ok(audit_logs.select(action).order(id.asc()).load(&mut conn).await?)
+    }
+}
+
+/// A stand-in for the providers: an ID token `fake:<sub>` belongs to
+/// `<sub>`; anything else is rejected.
+struct FakeProvider;
+
+#[tonic::async_trait]
+impl identity::oauth::ProviderVerifier for FakeProvider {
+    async fn verify(
+        &self,
+        _provider: identity::domain::providers::Provider,
+        tokens: &identity::domain::providers::ProviderTokens,
+    ) -> Result<identity::oauth::VerifiedAccount, identity::oauth::VerifyError> {
+        match tokens.id_token.as_deref().and_then(|t| t.strip_prefix("fake:")) {
+            Some(sub) => Ok(identity::oauth::VerifiedAccount { provider_account_id: sub.to_owned(), kind: "oidc" }),
+            None => Err(identity::oauth::VerifyError::Rejected),
+        }
     }
 }
 
@@ -334,4 +357,284 @@ async fn update_me_takes_only_masked_allowed_fields() -> anyhow::Result<()> {
 
 fn prost_types_mask(paths: &[&str]) -> prost_types::FieldMask {
     prost_types::FieldMask { paths: paths.iter().map(|p| (*p).to_owned()).collect() }
+}
+
+fn link_request(sub: &str) -> pb::LinkAccountRequest {
+    pb::LinkAccountRequest {
+        provider: "google".into(),
+        id_token: format!("fake:{sub}"),
+        access_token: "ya29.ACCESS-SECRET".into(),
+        refresh_token: "1//REFRESH-SECRET".into(),
+        token_type: "Bearer".into(),
+        scope: "openid email".into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn linked_accounts_are_listed_without_tokens_sealed_at_rest_and_owned() -> anyhow::Result<()> {
+    let id = Identity::start().await?;
+    let bill = id.user("bill@example.com", "10.0.0.1").await?;
+    let jim = id.user("jim@example.com", "10.0.0.2").await?;
+    let linked = id.auth().link_account(id.signed(link_request("g-1"), &bill.principal)).await?.into_inner();
+    let account = linked.account.ok_or_else(|| anyhow::anyhow!("no account"))?;
+    assert_eq!((account.provider.as_str(), account.provider_account_id.as_str()), ("google", "g-1"));
+    // Linking it again refreshes; to another user it is refused.
+    id.auth().link_account(id.signed(link_request("g-1"), &bill.principal)).await?;
+    let taken = id.auth().link_account(id.signed(link_request("g-1"), &jim.principal)).await.err();
+    assert_eq!(taken.map(|s| s.code()), Some(Code::AlreadyExists));
+    // Rejected tokens and bad input write nothing.
+    let forged = pb::LinkAccountRequest { id_token: "forged".into(), ..link_request("x") };
+    let refused = id.auth().link_account(id.signed(forged, &bill.principal)).await.err();
+    assert_eq!(refused.as_ref().map(Status::code), Some(Code::InvalidArgument));
+    let unknown = pb::LinkAccountRequest { provider: "myspace".into(), ..link_request("y") };
+    let refused = id.auth().link_account(id.signed(unknown, &bill.principal)).await.err();
+    assert_eq!(refused.as_ref().map(fields_of), Some(vec!["provider".to_owned()]));
+
+    let list = id.auth().list_accounts(id.signed(pb::ListAccountsRequest::default(), &bill.principal)).await?;
+    let listed = list.into_inner().accounts;
+    assert_eq!(listed.len(), 1);
+    assert!(!format!("{listed:?}").contains("SECRET"), "no token in any answer");
+    let none = id.auth().list_accounts(id.signed(pb::ListAccountsRequest::default(), &jim.principal)).await?;
+    assert!(none.into_inner().accounts.is_empty());
+
+    // At rest: ciphertext, never the token.
+    let mut conn = id.db.connect().await?;
+    use identity::schema::accounts::dsl as a;
+    let stored: Vec<(Option<String>, Option<String>, Option<String>)> =
+        a::accounts.select((a::access_token, a::refresh_token, a::id_token)).load(&mut conn).await?;
+    assert_eq!(stored.len(), 1);
+    for (access, refresh, id_token) in &stored {
+        for value in [access, refresh, id_token] {
+            let value = value.as_deref().unwrap_or_default();
+            assert!(!value.is_empty() && !value.contains("SECRET") && !value.contains("fake:"), "{value}");
+        }
+    }
+    let audit = id.audit_actions().await?;
+    assert!(audit.contains(&"LINK".to_owned()));
+
+    // Another user's account looks absent; the only sign-in method stays.
+    let unlink =
+        |principal: &Principal| id.signed(pb::UnlinkAccountRequest { account_id: account.id.clone() }, principal);
+    let foreign = id.auth().unlink_account(unlink(&jim.principal)).await.err();
+    assert_eq!(foreign.map(|s| s.code()), Some(Code::NotFound));
+    diesel::update(identity::schema::users::table)
+        .filter(identity::schema::users::email.eq("bill@example.com"))
+        .set(identity::schema::users::password_hash.eq(None::<String>))
+        .execute(&mut conn)
+        .await?;
+    let last = id.auth().unlink_account(unlink(&bill.principal)).await.err();
+    assert_eq!(last.map(|s| s.code()), Some(Code::FailedPrecondition));
+    // With a second link the first may go.
+    id.auth().link_account(id.signed(link_request("g-2"), &bill.principal)).await?;
+    id.auth().unlink_account(unlink(&bill.principal)).await?;
+    let left = id.auth().list_accounts(id.signed(pb::ListAccountsRequest::default(), &bill.principal)).await?;
+    let left: Vec<String> = left.into_inner().accounts.into_iter().map(|a| a.provider_account_id).collect();
+    assert_eq!(left, ["g-2"]);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_account_is_restored_within_the_window_and_purged_after_it() -> anyhow::Result<()> {
+    let id = Identity::start().await?;
+    let bill = id.user("bill@example.com", "10.0.0.1").await?;
+    let not_deleted = pb::UndeleteMeRequest { email: "bill@example.com".into(), password: PASSWORD.into() };
+    let refused = id.users().undelete_me(id.signed(not_deleted.clone(), &anonymous("10.0.0.1"))).await.err();
+    assert_eq!(refused.map(|s| s.code()), Some(Code::FailedPrecondition));
+    id.users().delete_me(id.signed(pb::DeleteMeRequest {}, &bill.principal)).await?;
+    let wrong = pb::UndeleteMeRequest { password: "not the password at all".into(), ..not_deleted.clone() };
+    let refused = id.users().undelete_me(id.signed(wrong, &anonymous("10.0.0.1"))).await.err();
+    assert_eq!(refused.map(|s| s.code()), Some(Code::Unauthenticated));
+    let restored = id.users().undelete_me(id.signed(not_deleted.clone(), &anonymous("10.0.0.1"))).await?;
+    let restored = restored.into_inner();
+    assert!(restored.user.as_ref().is_some_and(|u| u.deleted_at.is_none()));
+    id.validate(&restored.session_token).await?;
+    assert!(id.audit_actions().await?.contains(&"UNDELETE".to_owned()));
+
+    // Deleted again, 31 days ago: past the window.
+    let bad_id = |v: jazz_platform::error::FieldViolation| anyhow::anyhow!("{}", v.description);
+    let user = parse_id("user_id", &restored.user.map(|u| u.id).unwrap_or_default()).map_err(bad_id)?;
+    let session = id.validate(&restored.session_token).await?;
+    let principal = Principal::user(user, parse_id("s", &session.session_id).map_err(bad_id)?, "t");
+    id.users().delete_me(id.signed(pb::DeleteMeRequest {}, &principal)).await?;
+    let mut conn = id.db.connect().await?;
+    diesel::sql_query("UPDATE users SET deleted_at = now() - interval '31 days' WHERE id = $1")
+        .bind::<diesel::sql_types::Uuid, _>(user)
+        .execute(&mut conn)
+        .await?;
+    let late = id.users().undelete_me(id.signed(not_deleted, &anonymous("10.0.0.1"))).await.err();
+    assert_eq!(late.map(|s| s.code()), Some(Code::Unauthenticated));
+    let other = id.user("jim@example.com", "10.0.0.2").await?;
+
+    let purged = identity::purge::purge_expired(&mut conn).await?;
+    assert_eq!(purged, [user]);
+    assert_eq!(id.count_users().await?, 1, "only jim is left");
+    use identity::schema::{sessions, sign_in_attempts, user_profiles};
+    let profiles: i64 =
+        user_profiles::table.filter(user_profiles::user_id.eq(user)).count().get_result(&mut conn).await?;
+    let sessions: i64 = sessions::table.filter(sessions::user_id.eq(user)).count().get_result(&mut conn).await?;
+    let attempts: i64 = sign_in_attempts::table
+        .filter(sign_in_attempts::email.eq("bill@example.com"))
+        .count()
+        .get_result(&mut conn)
+        .await?;
+    assert_eq!((profiles, sessions, attempts), (0, 0, 0));
+    use jazz_platform::schema::{audit_logs as l, outbox_events as o};
+    let traces: i64 = l::table.filter(l::user_id.eq(user)).count().get_result(&mut conn).await?;
+    assert_eq!(traces, 0, "audit entries keep the action, not the user");
+    let kept: i64 = l::table.filter(l::action.eq("UNDELETE")).count().get_result(&mut conn).await?;
+    assert_eq!(kept, 1);
+    let events: Vec<serde_json::Value> = o::table
+        .filter(o::event_type.eq(jazz_platform::outbox::events::USER_PURGED))
+        .select(o::payload)
+        .load(&mut conn)
+        .await?;
+    assert_eq!(events, [serde_json::json!({ "user_id": jazz_platform::ids::to_api(user) })]);
+    // Nothing more to purge; jim is untouched.
+    assert!(identity::purge::purge_expired(&mut conn).await?.is_empty());
+    id.validate(&other.token).await?;
+    Ok(())
+}
+
+fn admin() -> Principal {
+    Principal::service("ops-tool")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feature_flags_are_managed_by_services_only() -> anyhow::Result<()> {
+    use pb::identity_admin_service_client::IdentityAdminServiceClient;
+    let id = Identity::start().await?;
+    let mut client = IdentityAdminServiceClient::new(id.channel.clone());
+    let flag = |name: &str| pb::FeatureFlag {
+        name: name.into(),
+        description: "new generator".into(),
+        is_enabled: true,
+        rollout_percentage: 25.0,
+        ..Default::default()
+    };
+    let create = pb::CreateFeatureFlagRequest { flag: Some(flag("ai_v2")), request_id: "req-1".into() };
+    let first = client.create_feature_flag(id.signed(create.clone(), &admin())).await?.into_inner();
+    let again = client.create_feature_flag(id.signed(create, &admin())).await?.into_inner();
+    assert_eq!(first, again, "the same request id answers the first result");
+    let dup = pb::CreateFeatureFlagRequest { flag: Some(flag("ai_v2")), request_id: String::new() };
+    let dup = client.create_feature_flag(id.signed(dup, &admin())).await.err();
+    assert_eq!(dup.map(|s| s.code()), Some(Code::AlreadyExists));
+    let bad = pb::FeatureFlag { rollout_percentage: f64::NAN, ..flag("Bad Name") };
+    let bad = client
+        .create_feature_flag(
+            id.signed(pb::CreateFeatureFlagRequest { flag: Some(bad), request_id: String::new() }, &admin()),
+        )
+        .await
+        .err();
+    assert_eq!(bad.as_ref().map(fields_of), Some(vec!["flag.name".to_owned(), "flag.rollout_percentage".to_owned()]));
+    for name in ["b_flag", "c_flag"] {
+        let create = pb::CreateFeatureFlagRequest { flag: Some(flag(name)), request_id: String::new() };
+        client.create_feature_flag(id.signed(create, &admin())).await?;
+    }
+
+    let update = pb::UpdateFeatureFlagRequest {
+        flag: Some(pb::FeatureFlag { rollout_percentage: 50.0, description: "ignored".into(), ..flag("ai_v2") }),
+        update_mask: Some(prost_types::FieldMask { paths: vec!["rollout_percentage".into()] }),
+    };
+    let updated = client.update_feature_flag(id.signed(update, &admin())).await?.into_inner().flag;
+    assert_eq!(updated.as_ref().map(|f| (f.rollout_percentage, f.description.as_str())), Some((50.0, "new generator")));
+    let rename = pb::UpdateFeatureFlagRequest {
+        flag: Some(flag("ai_v2")),
+        update_mask: Some(prost_types::FieldMask { paths: vec!["name".into()] }),
+    };
+    let rename = client.update_feature_flag(id.signed(rename, &admin())).await.err();
+    assert_eq!(rename.map(|s| s.code()), Some(Code::InvalidArgument));
+
+    let get = client.get_feature_flag(id.signed(pb::GetFeatureFlagRequest { name: "ai_v2".into() }, &admin())).await?;
+    assert_eq!(get.into_inner().flag.map(|f| f.rollout_percentage), Some(50.0));
+    let page = pb::ListFeatureFlagsRequest { page_size: 2, page_token: String::new() };
+    let first_page = client.list_feature_flags(id.signed(page, &admin())).await?.into_inner();
+    let names: Vec<String> = first_page.flags.iter().map(|f| f.name.clone()).collect();
+    assert_eq!(names, ["ai_v2", "b_flag"]);
+    let page = pb::ListFeatureFlagsRequest { page_size: 2, page_token: first_page.next_page_token };
+    let second = client.list_feature_flags(id.signed(page, &admin())).await?.into_inner();
+    assert_eq!(second.flags.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["c_flag"]);
+    assert!(second.next_page_token.is_empty());
+
+    client.delete_feature_flag(id.signed(pb::DeleteFeatureFlagRequest { name: "b_flag".into() }, &admin())).await?;
+    let gone = client.get_feature_flag(id.signed(pb::GetFeatureFlagRequest { name: "b_flag".into() }, &admin())).await;
+    assert_eq!(gone.err().map(|s| s.code()), Some(Code::NotFound));
+    let audit = id.audit_actions().await?;
+    for action in ["CREATE", "UPDATE", "DELETE"] {
+        assert!(audit.contains(&action.to_owned()), "{action} audited");
+    }
+
+    // A user principal is refused, and nothing changes.
+    let bill = id.user("bill@example.com", "10.0.0.1").await?;
+    let create = pb::CreateFeatureFlagRequest { flag: Some(flag("sneaky")), request_id: String::new() };
+    let refused = client.create_feature_flag(id.signed(create, &bill.principal)).await.err();
+    assert_eq!(refused.map(|s| s.code()), Some(Code::PermissionDenied));
+    let delete = pb::DeleteFeatureFlagRequest { name: "ai_v2".into() };
+    let refused = client.delete_feature_flag(id.signed(delete, &bill.principal)).await.err();
+    assert_eq!(refused.map(|s| s.code()), Some(Code::PermissionDenied));
+
+    // LookupUser by email and by id.
+    use pb::lookup_user_request::Key;
+    let by_email = pb::LookupUserRequest { key: Some(Key::Email("Bill@Example.com".into())) };
+    let found = client.lookup_user(id.signed(by_email, &admin())).await?.into_inner();
+    assert_eq!(found.active_session_count, 2, "the verification and the sign-in");
+    let user_id = found.user.map(|u| u.id).unwrap_or_default();
+    let by_id = pb::LookupUserRequest { key: Some(Key::UserId(user_id.clone())) };
+    assert!(client.lookup_user(id.signed(by_id, &admin())).await?.into_inner().profile.is_some());
+    let none = pb::LookupUserRequest { key: None };
+    assert_eq!(
+        client.lookup_user(id.signed(none, &admin())).await.err().map(|s| s.code()),
+        Some(Code::InvalidArgument)
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_logs_of_one_user_page_newest_first() -> anyhow::Result<()> {
+    let id = Identity::start().await?;
+    let bill = id.user("bill@example.com", "10.0.0.1").await?;
+    id.user("jim@example.com", "10.0.0.2").await?;
+    for _ in 0..3 {
+        id.sign_in("bill@example.com", PASSWORD, "10.0.0.1").await?;
+    }
+    let user_id = jazz_platform::ids::to_api(bill.principal.user_id.unwrap_or_default());
+    let mut internal = IdentityInternalServiceClient::new(id.channel.clone());
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    loop {
+        let request = pb::ListAuditLogsRequest {
+            user_id: user_id.clone(),
+            page_size: 2,
+            page_token: token.clone(),
+            ..Default::default()
+        };
+        let page = internal.list_audit_logs(id.signed(request, &Principal::service("identity"))).await?.into_inner();
+        assert!(page.entries.len() <= 2);
+        seen.extend(page.entries);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert!(seen.len() >= 5, "sign-up, verification and four sign-ins: {}", seen.len());
+    assert!(seen.iter().all(|e| e.user_id == user_id && e.service == "identity"));
+    let keys: Vec<(i64, i32, String)> = seen
+        .iter()
+        .map(|e| e.created_at.as_ref().map(|t| (t.seconds, t.nanos, e.id.clone())).unwrap_or_default())
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(keys, sorted, "newest first");
+    // A token for another filter, or tampered, is refused; users may not call.
+    let foreign = pb::ListAuditLogsRequest { page_size: 2, page_token: token.clone(), ..Default::default() };
+    let tampered =
+        pb::ListAuditLogsRequest { user_id: user_id.clone(), page_token: "AAAA".into(), ..Default::default() };
+    for request in [foreign, tampered] {
+        let refused = internal.list_audit_logs(id.signed(request, &Principal::service("identity"))).await.err();
+        assert_eq!(refused.map(|s| s.code()), Some(Code::InvalidArgument));
+    }
+    let as_user = pb::ListAuditLogsRequest { user_id, ..Default::default() };
+    let refused = internal.list_audit_logs(id.signed(as_user, &bill.principal)).await.err();
+    assert_eq!(refused.map(|s| s.code()), Some(Code::PermissionDenied));
+    Ok(())
 }

@@ -60,6 +60,22 @@ pub enum IdentityError {
     /// ChangePassword on an account that has no password.
     #[error("no password set")]
     NoPassword,
+    /// LinkAccount: the provider is not configured, rejected the tokens, or
+    /// could not be reached.
+    #[error(transparent)]
+    Provider(#[from] crate::oauth::VerifyError),
+    /// LinkAccount: the provider account is linked to another user.
+    #[error("provider account already linked")]
+    AccountAlreadyLinked,
+    /// UnlinkAccount: the account is the user's only way to sign in.
+    #[error("last sign-in method")]
+    LastSignInMethod,
+    /// UndeleteMe on an account that is not deleted.
+    #[error("account not deleted")]
+    NotDeleted,
+    /// A record with the same natural key exists (e.g. a flag's name).
+    #[error("{0} already exists")]
+    AlreadyExists(&'static str),
     /// A database failure.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -140,6 +156,38 @@ impl From<IdentityError> for Status {
                 "NO_PASSWORD",
                 DOMAIN,
             ),
+            IdentityError::Provider(crate::oauth::VerifyError::NotConfigured) => {
+                invalid_argument(&[FieldViolation::new("provider", "this provider is not configured on the server")])
+            }
+            IdentityError::Provider(crate::oauth::VerifyError::Rejected) => {
+                let description = "the provider did not accept the tokens; sign in with the provider again";
+                let mut details = ErrorDetails::with_bad_request_violation("id_token", description);
+                details.set_error_info("PROVIDER_TOKEN_INVALID", DOMAIN, HashMap::new());
+                Status::with_error_details(Code::InvalidArgument, description, details)
+            }
+            IdentityError::Provider(crate::oauth::VerifyError::Unavailable(ref reason)) => {
+                tracing::warn!(%reason, "provider unavailable");
+                Status::unavailable("the provider could not be reached; retry the call")
+            }
+            IdentityError::AccountAlreadyLinked => with_reason(
+                Code::AlreadyExists,
+                "that provider account is linked to another user",
+                "ACCOUNT_ALREADY_LINKED",
+                DOMAIN,
+            ),
+            IdentityError::LastSignInMethod => with_reason(
+                Code::FailedPrecondition,
+                "this account is the only way to sign in; set a password first",
+                "LAST_SIGN_IN_METHOD",
+                DOMAIN,
+            ),
+            IdentityError::NotDeleted => with_reason(
+                Code::FailedPrecondition,
+                "the account is not deleted; sign in instead",
+                "NOT_DELETED",
+                DOMAIN,
+            ),
+            IdentityError::AlreadyExists(what) => Status::already_exists(format!("{what} already exists")),
             IdentityError::Store(store) => Status::from(store),
             IdentityError::Hash(ref hash) => internal(hash),
             IdentityError::Random(ref random) => internal(random),
@@ -170,6 +218,13 @@ mod tests {
             (IdentityError::NotFound("session"), Code::NotFound),
             (IdentityError::NoPassword, Code::FailedPrecondition),
             (IdentityError::token_invalid(), Code::InvalidArgument),
+            (IdentityError::AccountAlreadyLinked, Code::AlreadyExists),
+            (IdentityError::LastSignInMethod, Code::FailedPrecondition),
+            (IdentityError::NotDeleted, Code::FailedPrecondition),
+            (IdentityError::AlreadyExists("flag"), Code::AlreadyExists),
+            (IdentityError::Provider(crate::oauth::VerifyError::NotConfigured), Code::InvalidArgument),
+            (IdentityError::Provider(crate::oauth::VerifyError::Rejected), Code::InvalidArgument),
+            (IdentityError::Provider(crate::oauth::VerifyError::Unavailable("x".into())), Code::Unavailable),
         ];
         for (error, code) in cases {
             assert_eq!(Status::from(error).code(), code);

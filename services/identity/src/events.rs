@@ -5,17 +5,31 @@
 //! | event | receivers |
 //! |---|---|
 //! | `identity.user_created` | billing `HandleUserCreated` (the FREE subscription) |
-//! | `identity.user_deleted` | none yet (the purge after the retention window will fan out) |
+//! | `identity.user_deleted` | none yet (the purge after the retention window fans out) |
+//! | `identity.user_undeleted` | none yet (receivers that hide a deleted user's rows will unhide them) |
+//! | `identity.user_purged` | billing, content and progress `PurgeUser` (erase the user's rows) |
+//!
+//! A `PurgeUser` that answers UNIMPLEMENTED counts as delivered: that
+//! service does not erase users yet (billing's handler is still to come),
+//! so it is "not yet a receiver". When it lands, events purged before that
+//! day will not be replayed to it — its first release must sweep users
+//! identity no longer knows (or the lead re-queues those events).
 
 use std::time::Duration;
 
-use jazz_contract::jazz::billing::v1::HandleUserCreatedRequest;
 use jazz_contract::jazz::billing::v1::billing_internal_service_client::BillingInternalServiceClient;
+use jazz_contract::jazz::billing::v1::{HandleUserCreatedRequest, PurgeUserRequest as BillingPurge};
+use jazz_contract::jazz::content::v1::PurgeUserRequest as ContentPurge;
+use jazz_contract::jazz::content::v1::content_internal_service_client::ContentInternalServiceClient;
+use jazz_contract::jazz::progress::v1::PurgeUserRequest as ProgressPurge;
+use jazz_contract::jazz::progress::v1::progress_internal_service_client::ProgressInternalServiceClient;
+use jazz_platform::config::PeerUrls;
 use jazz_platform::ids::to_api;
 use jazz_platform::outbox::events;
 use jazz_platform::relay::{Deliver, OutboxEvent};
 use jazz_platform::{Principal, PrincipalKey};
 use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Status};
 
 /// How long one delivery call may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(3);
@@ -23,14 +37,65 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(3);
 /// Identity's receivers.
 pub struct IdentityEvents {
     billing: BillingInternalServiceClient<Channel>,
+    content: ContentInternalServiceClient<Channel>,
+    progress: ProgressInternalServiceClient<Channel>,
     key: PrincipalKey,
+}
+
+fn channel(url: &str) -> anyhow::Result<Channel> {
+    Ok(Endpoint::from_shared(url.to_owned())?.connect_timeout(CALL_TIMEOUT).connect_lazy())
+}
+
+/// A delivery outcome: OK, or UNIMPLEMENTED ("not yet a receiver"), is
+/// delivered; anything else is retried.
+fn outcome<T>(receiver: &str, result: Result<T, Status>) -> Result<(), String> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(status) if status.code() == Code::Unimplemented => Ok(()),
+        Err(status) => Err(format!("{receiver}: {:?} {}", status.code(), status.message())),
+    }
 }
 
 impl IdentityEvents {
     /// Receivers at the configured peer addresses (connected lazily).
-    pub fn new(billing_url: &str, key: PrincipalKey) -> anyhow::Result<Self> {
-        let channel = Endpoint::from_shared(billing_url.to_owned())?.connect_timeout(CALL_TIMEOUT).connect_lazy();
-        Ok(Self { billing: BillingInternalServiceClient::new(channel), key })
+    pub fn new(peers: &PeerUrls, key: PrincipalKey) -> anyhow::Result<Self> {
+        Ok(Self {
+            billing: BillingInternalServiceClient::new(channel(&peers.billing)?),
+            content: ContentInternalServiceClient::new(channel(&peers.content)?),
+            progress: ProgressInternalServiceClient::new(channel(&peers.progress)?),
+            key,
+        })
+    }
+
+    fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        request.set_timeout(CALL_TIMEOUT);
+        self.key.attach(&mut request, &Principal::service("identity"));
+        request
+    }
+
+    async fn purged(&self, event: &OutboxEvent) -> Result<(), String> {
+        let event_id = to_api(event.id);
+        let user_id = event.aggregate_id.clone();
+        let (mut billing, mut content, mut progress) =
+            (self.billing.clone(), self.content.clone(), self.progress.clone());
+        let billing =
+            billing.purge_user(self.request(BillingPurge { event_id: event_id.clone(), user_id: user_id.clone() }));
+        let content =
+            content.purge_user(self.request(ContentPurge { event_id: event_id.clone(), user_id: user_id.clone() }));
+        let progress = progress.purge_user(self.request(ProgressPurge { event_id, user_id }));
+        let (billing, content, progress) = tokio::join!(billing, content, progress);
+        // Receivers apply an event id once, so retrying all three after one
+        // failure is safe.
+        let failures: Vec<String> = [
+            outcome("billing.PurgeUser", billing),
+            outcome("content.PurgeUser", content),
+            outcome("progress.PurgeUser", progress),
+        ]
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
+        if failures.is_empty() { Ok(()) } else { Err(failures.join("; ")) }
     }
 }
 
@@ -39,7 +104,7 @@ impl Deliver for IdentityEvents {
     async fn deliver(&self, event: &OutboxEvent) -> Result<(), String> {
         match event.event_type.as_str() {
             events::USER_CREATED => {
-                let mut request = tonic::Request::new(HandleUserCreatedRequest {
+                let request = self.request(HandleUserCreatedRequest {
                     event_id: to_api(event.id),
                     user_id: event.aggregate_id.clone(),
                     created_at: Some(prost_types::Timestamp {
@@ -47,8 +112,6 @@ impl Deliver for IdentityEvents {
                         nanos: i32::try_from(event.created_at.timestamp_subsec_nanos()).unwrap_or(0),
                     }),
                 });
-                request.set_timeout(CALL_TIMEOUT);
-                self.key.attach(&mut request, &Principal::service("identity"));
                 self.billing
                     .clone()
                     .handle_user_created(request)
@@ -56,8 +119,21 @@ impl Deliver for IdentityEvents {
                     .map(drop)
                     .map_err(|status| format!("billing.HandleUserCreated: {:?} {}", status.code(), status.message()))
             }
+            events::USER_PURGED => self.purged(event).await,
             // No receiver yet: delivered means "nobody else needs it".
             _ => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unimplemented_counts_as_delivered_and_other_failures_retry() {
+        assert!(outcome::<()>("x", Ok(())).is_ok());
+        assert!(outcome::<()>("x", Err(Status::unimplemented("later"))).is_ok());
+        assert!(outcome::<()>("x", Err(Status::unavailable("down"))).is_err());
     }
 }

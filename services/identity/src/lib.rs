@@ -5,10 +5,13 @@
 //! tables in `schema.rs` (the platform's tables are in `jazz_platform::schema`).
 
 pub mod api;
+pub mod config;
 pub mod domain;
 pub mod error;
 pub mod events;
 pub mod mail;
+pub mod oauth;
+pub mod purge;
 pub mod schema;
 pub mod seed;
 pub mod store;
@@ -49,28 +52,37 @@ pub async fn build(config: ServiceConfig) -> anyhow::Result<Application> {
 }
 
 /// [`build`] with the given mailer (tests pass a [`mail::MemoryMailer`] to
-/// read the tokens it would have mailed).
+/// read the tokens it would have mailed) and identity's own settings from
+/// the environment ([`config::IdentityOptions::from_env`]: the provider-token
+/// key, which is refused when malformed, and the purge interval).
 pub async fn build_with(config: ServiceConfig, mailer: Arc<dyn mail::Mailer>) -> anyhow::Result<Application> {
+    build_with_options(config, mailer, config::IdentityOptions::from_env()?).await
+}
+
+/// [`build_with`] with explicit options (tests pass their own provider
+/// verifier). Starts the outbox relay and the purge job.
+pub async fn build_with_options(
+    config: ServiceConfig,
+    mailer: Arc<dyn mail::Mailer>,
+    options: config::IdentityOptions,
+) -> anyhow::Result<Application> {
     let context = ServiceContext::prepare(config, MIGRATIONS, PARTITIONED_TABLES).await?;
-    let events = events::IdentityEvents::new(&context.config.peers.billing, context.principal_key.clone())?;
+    let events = events::IdentityEvents::new(&context.config.peers, context.principal_key.clone())?;
     jazz_platform::relay::spawn(context.pool.clone(), Arc::new(events), context.config.relay_interval);
+    purge::spawn(context.pool.clone(), options.purge_interval);
     api::warm_up();
-    Application::bind(&context, routes_with(&context, mailer), health_names()).await
+    Application::bind(&context, routes(&context, mailer, options), health_names()).await
 }
 
-/// Every gRPC service of identity, each behind the principal check, with
-/// mail logged.
-pub fn routes(context: &ServiceContext) -> Routes {
-    routes_with(context, Arc::new(mail::LogMailer))
-}
-
-/// [`routes`] mailing through `mailer`.
-pub fn routes_with(context: &ServiceContext, mailer: Arc<dyn mail::Mailer>) -> Routes {
+/// Every gRPC service of identity, each behind the principal check, mailing
+/// through `mailer`.
+pub fn routes(context: &ServiceContext, mailer: Arc<dyn mail::Mailer>, options: config::IdentityOptions) -> Routes {
     let interceptor = &context.interceptor;
     let max_message = context.config.limits.max_decoding_message_size;
     Routes::default()
         .add_service(InterceptedService::new(
-            AuthServiceServer::new(api::AuthApi::new(context.clone(), mailer)).max_decoding_message_size(max_message),
+            AuthServiceServer::new(api::AuthApi::new(context.clone(), mailer, options))
+                .max_decoding_message_size(max_message),
             interceptor.clone(),
         ))
         .add_service(InterceptedService::new(

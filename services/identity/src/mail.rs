@@ -178,7 +178,26 @@ impl Mailer for SmtpMailer {
         use lettre::AsyncTransport as _;
         let (subject, body) = self.compose(&mail);
         let message = match (self.config.from.parse(), mail.to.parse()) {
-            (Ok(from), Ok(to)) => lettre::Message::builder().from(from).to(to).subject(subject).body(body),
+            (Ok(from), Ok(to)) => {
+                // Plain 7bit (lines up to 998 bytes, RFC 5322) keeps links
+                // whole: lettre's own choice turns lines over 76 characters
+                // into quoted-printable (`token=` becomes `token=3D`, split by
+                // soft line breaks), which mail readers that do not decode
+                // it turn into broken links. Used only when the text really
+                // is 7bit-safe; anything else gets lettre's encoding.
+                let crlf = body.replace("\r\n", "\n").replace('\n', "\r\n");
+                let seven_bit = crlf.bytes().all(|b| b.is_ascii() && b != 0)
+                    && crlf.split("\r\n").all(|line| line.len() <= 998 && !line.contains('\r'));
+                let body = if seven_bit {
+                    lettre::message::Body::dangerous_pre_encoded(
+                        crlf.into_bytes(),
+                        lettre::message::header::ContentTransferEncoding::SevenBit,
+                    )
+                } else {
+                    lettre::message::Body::new(body)
+                };
+                lettre::Message::builder().from(from).to(to).subject(subject).body(body)
+            }
             _ => {
                 tracing::error!(kind = ?mail.kind, "mail not sent: bad sender or recipient address");
                 return;

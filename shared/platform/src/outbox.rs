@@ -17,6 +17,8 @@ pub mod events {
     /// A user deleted their account (soft; identity → all, which hide the
     /// user's public rows until the purge).
     pub const USER_DELETED: &str = "identity.user_deleted";
+    /// A deleted user came back within the retention window (identity → all).
+    pub const USER_UNDELETED: &str = "identity.user_undeleted";
     /// A user's account was purged after the retention window (identity → all).
     pub const USER_PURGED: &str = "identity.user_purged";
     /// A content item was deleted (content → progress).

@@ -1,7 +1,6 @@
 //! `jazz.identity.v1.AuthService` (public): each method checks the
 //! principal and hands the request to its flow in `signup.rs` or
-//! `recovery.rs`. LinkAccount, UnlinkAccount and ListAccounts answer
-//! UNIMPLEMENTED until OAuth lands.
+//! `recovery.rs`; the linked provider accounts in `accounts.rs`.
 
 use std::sync::Arc;
 
@@ -11,7 +10,8 @@ use jazz_platform::ServiceContext;
 use jazz_platform::principal::principal_of;
 use tonic::{Request, Response, Status};
 
-use super::{recovery, signin, signup};
+use super::{accounts, recovery, signin, signup};
+use crate::config::IdentityOptions;
 use crate::error::IdentityError;
 use crate::mail::Mailer;
 
@@ -21,12 +21,15 @@ pub struct AuthApi {
     pub(super) context: ServiceContext,
     /// Where verification, reset and magic-link mails go.
     pub(super) mailer: Arc<dyn Mailer>,
+    /// The provider-token key and the provider verifier.
+    pub(super) options: IdentityOptions,
 }
 
 impl AuthApi {
-    /// Handlers over the service's shared context, mailing through `mailer`.
-    pub fn new(context: ServiceContext, mailer: Arc<dyn Mailer>) -> Self {
-        Self { context, mailer }
+    /// Handlers over the service's shared context, mailing through `mailer`,
+    /// linking accounts with `options`.
+    pub fn new(context: ServiceContext, mailer: Arc<dyn Mailer>, options: IdentityOptions) -> Self {
+        Self { context, mailer, options }
     }
 }
 
@@ -112,5 +115,31 @@ impl AuthService for AuthApi {
     ) -> Result<Response<SignInWithMagicLinkResponse>, Status> {
         let principal = principal_of(&request)?.clone();
         reply(recovery::sign_in_with_magic_link(self, &principal, request.into_inner()).await)
+    }
+
+    async fn link_account(
+        &self,
+        request: Request<LinkAccountRequest>,
+    ) -> Result<Response<LinkAccountResponse>, Status> {
+        let principal = principal_of(&request)?.clone();
+        let user_id = principal.require_user()?;
+        reply(accounts::link(self, &principal, user_id, request.into_inner()).await)
+    }
+
+    async fn unlink_account(
+        &self,
+        request: Request<UnlinkAccountRequest>,
+    ) -> Result<Response<UnlinkAccountResponse>, Status> {
+        let principal = principal_of(&request)?.clone();
+        let user_id = principal.require_user()?;
+        reply(accounts::unlink(self, &principal, user_id, request.into_inner()).await)
+    }
+
+    async fn list_accounts(
+        &self,
+        request: Request<ListAccountsRequest>,
+    ) -> Result<Response<ListAccountsResponse>, Status> {
+        let user_id = principal_of(&request)?.require_user()?;
+        reply(accounts::list(self, user_id, request.into_inner()).await)
     }
 }

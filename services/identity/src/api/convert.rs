@@ -3,12 +3,12 @@
 
 use chrono::{DateTime, Utc};
 use jazz_contract::jazz::common::v1::SkillLevel;
-use jazz_contract::jazz::identity::v1::{Session, User, UserProfile};
+use jazz_contract::jazz::identity::v1::{Account, FeatureFlag, Session, User, UserProfile};
 use jazz_platform::ids::to_api;
 use uuid::Uuid;
 
 use crate::domain::json::json_to_struct;
-use crate::store::models::{ProfileRow, SessionRow, UserRow};
+use crate::store::models::{AccountRow, FlagRecord, ProfileRow, SessionRow, UserRow};
 
 /// How long a deleted account can be restored before it is purged.
 pub const RETENTION: chrono::Duration = chrono::Duration::days(30);
@@ -85,5 +85,33 @@ pub fn session(row: &SessionRow, current: Option<Uuid>) -> Session {
         ip_address: row.ip_address.clone().unwrap_or_default(),
         user_agent: row.user_agent.clone().unwrap_or_default(),
         current: current == Some(row.id),
+    }
+}
+
+/// The API form of a linked account (it has no token fields).
+pub fn account(row: &AccountRow) -> Account {
+    Account {
+        id: to_api(row.id),
+        provider: row.provider.clone(),
+        provider_account_id: row.provider_account_id.clone(),
+        r#type: row.type_.clone(),
+        scope: row.scope.clone().unwrap_or_default(),
+        expires_at: row.expires_at.map(|seconds| prost_types::Timestamp { seconds, nanos: 0 }),
+        created_at: Some(timestamp(row.created_at)),
+        updated_at: Some(timestamp(row.updated_at)),
+    }
+}
+
+/// The API form of a feature flag.
+pub fn flag(row: &FlagRecord) -> FeatureFlag {
+    FeatureFlag {
+        id: to_api(row.id),
+        name: row.name.clone(),
+        description: row.description.clone().unwrap_or_default(),
+        is_enabled: row.is_enabled,
+        rollout_percentage: row.rollout_percentage,
+        conditions: row.conditions.as_ref().map(json_to_struct),
+        created_at: Some(timestamp(row.created_at)),
+        updated_at: Some(timestamp(row.updated_at)),
     }
 }

@@ -1,14 +1,15 @@
 //! `jazz.identity.v1.IdentityInternalService` (internal: service principals
 //! only). ValidateSession is on the gateway's path of every call: one
 //! indexed lookup by token hash, and a write at most once a minute.
-//! ListAuditLogs answers UNIMPLEMENTED for now.
+//! ListAuditLogs (in `audit_list.rs`) reads identity's audit log for the
+//! admin trail.
 
 use std::collections::{HashMap, HashSet};
 
 use jazz_contract::jazz::identity::v1::identity_internal_service_server::IdentityInternalService;
 use jazz_contract::jazz::identity::v1::{
-    BatchGetUsersRequest, BatchGetUsersResponse, GetUserRequest, GetUserResponse, ValidateSessionRequest,
-    ValidateSessionResponse,
+    BatchGetUsersRequest, BatchGetUsersResponse, GetUserRequest, GetUserResponse, ListAuditLogsRequest,
+    ListAuditLogsResponse, ValidateSessionRequest, ValidateSessionResponse,
 };
 use jazz_platform::ServiceContext;
 use jazz_platform::error::Violations;
@@ -16,6 +17,7 @@ use jazz_platform::ids::{parse_id, to_api};
 use jazz_platform::principal::principal_of;
 use tonic::{Request, Response, Status};
 
+use super::audit_list;
 use super::convert::{self, timestamp};
 use crate::domain::token::hash_presented;
 use crate::error::IdentityError;
@@ -109,5 +111,13 @@ impl IdentityInternalService for IdentityInternalApi {
         principal_of(&request)?.require_service()?;
         let BatchGetUsersRequest { user_ids } = request.into_inner();
         Ok(Response::new(self.batch(&user_ids).await?))
+    }
+
+    async fn list_audit_logs(
+        &self,
+        request: Request<ListAuditLogsRequest>,
+    ) -> Result<Response<ListAuditLogsResponse>, Status> {
+        principal_of(&request)?.require_service()?;
+        Ok(Response::new(audit_list::list(&self.context, request.into_inner()).await?))
     }
 }

@@ -1,7 +1,8 @@
 //! `jazz.identity.v1.UserService` (public, the caller's own account): every
 //! method needs a session and acts on the principal's user only. GetMe,
 //! UpdateMe and DeleteMe live here; the profile and session methods in
-//! `profile.rs` and `user_sessions.rs`. UndeleteMe answers UNIMPLEMENTED.
+//! `profile.rs` and `user_sessions.rs`, UndeleteMe (which needs no
+//! session) in `undelete.rs`.
 
 use chrono::Utc;
 use diesel_async::AsyncConnection as _;
@@ -15,7 +16,7 @@ use jazz_platform::{Principal, ServiceContext};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use super::{convert, profile, user_sessions};
+use super::{convert, profile, undelete, user_sessions};
 use crate::domain::fields;
 use crate::error::IdentityError;
 use crate::store::models::UserRow;
@@ -146,6 +147,11 @@ impl UserService for UserApi {
         let (principal, user_id) = caller(&request)?;
         let user = self.delete_me(&principal, user_id).await?;
         Ok(Response::new(DeleteMeResponse { user: Some(convert::user(&user)) }))
+    }
+
+    async fn undelete_me(&self, request: Request<UndeleteMeRequest>) -> Result<Response<UndeleteMeResponse>, Status> {
+        let principal = principal_of(&request)?.clone();
+        Ok(Response::new(undelete::undelete(self, &principal, request.into_inner()).await?))
     }
 
     async fn get_profile(&self, request: Request<GetProfileRequest>) -> Result<Response<GetProfileResponse>, Status> {

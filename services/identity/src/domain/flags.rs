@@ -2,6 +2,7 @@
 //! bucket per (flag, user) and targeting conditions on skill level, tier and
 //! locale.
 
+use jazz_platform::error::FieldViolation;
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
@@ -67,6 +68,81 @@ pub fn user_key(user_id: Uuid) -> String {
     jazz_platform::ids::to_api(user_id)
 }
 
+/// A flag name: 1–100 characters of `[a-z0-9_.-]`.
+pub fn name(field: &str, raw: &str) -> Result<String, FieldViolation> {
+    let ok = (1..=100).contains(&raw.len())
+        && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b));
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(FieldViolation::new(field, "must be 1-100 characters of a-z, 0-9, _, . and -"))
+    }
+}
+
+/// A description: at most 1000 characters, no control characters except
+/// line breaks and tabs; empty for none.
+pub fn description(field: &str, raw: &str) -> Result<Option<String>, FieldViolation> {
+    if raw.chars().count() > 1000 {
+        return Err(FieldViolation::new(field, "must be at most 1000 characters"));
+    }
+    if raw.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(FieldViolation::new(field, "must not contain control characters"));
+    }
+    Ok((!raw.is_empty()).then(|| raw.to_owned()))
+}
+
+/// A rollout percentage: finite, 0–100.
+pub fn rollout(field: &str, value: f64) -> Result<f64, FieldViolation> {
+    if value.is_finite() && (0.0..=100.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(FieldViolation::new(field, "must be a number from 0 to 100"))
+    }
+}
+
+const SKILL_LEVELS: &[&str] =
+    &["SKILL_LEVEL_BEGINNER", "SKILL_LEVEL_INTERMEDIATE", "SKILL_LEVEL_ADVANCED", "SKILL_LEVEL_PROFESSIONAL"];
+const TIERS: &[&str] = &["SUBSCRIPTION_TIER_FREE", "SUBSCRIPTION_TIER_PRO", "SUBSCRIPTION_TIER_EDUCATOR"];
+
+/// Targeting conditions (already JSON, size-checked): `{}` or `null` for
+/// everyone, else an object with only `skill_levels`, `tiers` and `locales`,
+/// each a list of known values. Stored as given; `{}` is stored as NULL.
+pub fn conditions(field: &str, value: serde_json::Value) -> Result<Option<serde_json::Value>, FieldViolation> {
+    let serde_json::Value::Object(map) = &value else {
+        return match value {
+            serde_json::Value::Null => Ok(None),
+            _ => Err(FieldViolation::new(field, "must be an object")),
+        };
+    };
+    if map.is_empty() {
+        return Ok(None);
+    }
+    for (key, list) in map {
+        let items = list
+            .as_array()
+            .filter(|items| !items.is_empty())
+            .ok_or_else(|| FieldViolation::new(format!("{field}.{key}"), "must be a non-empty list of strings"))?;
+        for item in items {
+            let text = item.as_str().unwrap_or_default();
+            let known = match key.as_str() {
+                "skill_levels" => SKILL_LEVELS.contains(&text),
+                "tiers" => TIERS.contains(&text),
+                "locales" => crate::domain::fields::locale(field, text).is_ok() && !text.is_empty(),
+                _ => {
+                    return Err(FieldViolation::new(
+                        field,
+                        format!("unknown key {key:?}; allowed: skill_levels, tiers, locales"),
+                    ));
+                }
+            };
+            if !known {
+                return Err(FieldViolation::new(format!("{field}.{key}"), format!("unknown value {item}")));
+            }
+        }
+    }
+    Ok(Some(value))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +176,20 @@ mod tests {
         assert!(is_on("f", true, 100.0, Some(&both), &a));
         assert!(!is_on("f", true, 100.0, Some(&json!({"skill_levels": ["SKILL_LEVEL_BEGINNER"]})), &a));
         assert!(!is_on("f", true, 100.0, Some(&json!({"tiers": ["SUBSCRIPTION_TIER_PRO"]})), &a));
+    }
+
+    #[test]
+    fn flag_fields_are_checked() {
+        assert!(name("n", "ai_generation_v2").is_ok());
+        assert!(name("n", "Bad Name").is_err());
+        assert!(rollout("r", f64::NAN).is_err());
+        assert!(rollout("r", 100.5).is_err());
+        assert_eq!(rollout("r", 0.5).ok(), Some(0.5));
+        assert!(description("d", "a\0b").is_err());
+        assert_eq!(conditions("c", json!({})).ok(), Some(None));
+        assert!(conditions("c", json!({"locales": ["de", "en-GB"], "tiers": ["SUBSCRIPTION_TIER_PRO"]})).is_ok());
+        assert!(conditions("c", json!({"colour": ["red"]})).is_err());
+        assert!(conditions("c", json!({"skill_levels": ["SKILL_LEVEL_GOD"]})).is_err());
+        assert!(conditions("c", json!({"locales": "de"})).is_err());
     }
 }

@@ -31,6 +31,13 @@ impl std::fmt::Debug for SecretToken {
 #[error("random source failed: {0}")]
 pub struct RandomError(String);
 
+impl RandomError {
+    /// The error of a failed random (or sealing) source.
+    pub fn from_source(cause: impl std::fmt::Display) -> Self {
+        Self(cause.to_string())
+    }
+}
+
 impl SecretToken {
     /// 256 fresh random bits.
     pub fn generate() -> Result<Self, RandomError> {

@@ -3,9 +3,13 @@
 //! the audit entry in it). No business rules here beyond the SQL filters
 //! that keep other users' and dead rows out.
 
+pub mod accounts;
 pub mod attempts;
+pub mod audit;
 pub mod flags;
+pub mod idempotency;
 pub mod models;
+pub mod purge;
 pub mod sessions;
 pub mod tokens;
 pub mod users;

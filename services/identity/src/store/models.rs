@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::schema::{feature_flags, sessions, user_profiles, users};
+use crate::schema::{accounts, feature_flags, sessions, user_profiles, users};
 
 /// A `users` row. No `Debug`: it holds the password hash.
 #[derive(Clone, Queryable, Selectable)]
@@ -123,4 +123,77 @@ pub struct FlagRow {
     pub rollout_percentage: f64,
     /// Targeting.
     pub conditions: Option<serde_json::Value>,
+}
+
+/// An `accounts` row without its token columns (which never leave the
+/// service, not even sealed).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = accounts, check_for_backend(diesel::pg::Pg))]
+pub struct AccountRow {
+    /// ULID.
+    pub id: Uuid,
+    /// Owner.
+    pub user_id: Uuid,
+    /// `oidc` or `oauth`.
+    pub type_: String,
+    /// `google`, `apple`, `facebook`.
+    pub provider: String,
+    /// The user's id at the provider.
+    pub provider_account_id: String,
+    /// Access-token expiry, seconds since the epoch.
+    pub expires_at: Option<i64>,
+    /// Granted scopes.
+    pub scope: Option<String>,
+    /// Creation (the link).
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl AccountRow {
+    /// The fields an audit entry may show (no tokens).
+    pub fn audit_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "provider": self.provider,
+            "provider_account_id": self.provider_account_id,
+            "type": self.type_,
+            "scope": self.scope,
+            "expires_at": self.expires_at,
+        })
+    }
+}
+
+/// A whole `feature_flags` row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = feature_flags, check_for_backend(diesel::pg::Pg))]
+pub struct FlagRecord {
+    /// ULID.
+    pub id: Uuid,
+    /// Unique name.
+    pub name: String,
+    /// What the flag gates.
+    pub description: Option<String>,
+    /// Master switch.
+    pub is_enabled: bool,
+    /// 0–100.
+    pub rollout_percentage: f64,
+    /// Targeting.
+    pub conditions: Option<serde_json::Value>,
+    /// Creation.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl FlagRecord {
+    /// The fields an audit entry shows.
+    pub fn audit_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "name": self.name,
+            "description": self.description,
+            "is_enabled": self.is_enabled,
+            "rollout_percentage": self.rollout_percentage,
+            "conditions": self.conditions,
+        })
+    }
 }

@@ -99,3 +99,14 @@ pub async fn list_live(
     }
     query.load(conn).await
 }
+
+/// How many live sessions `user_id` has.
+pub async fn count_live(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<i64> {
+    s::table
+        .filter(s::user_id.eq(user_id))
+        .filter(s::revoked_at.is_null())
+        .filter(s::expires.gt(now))
+        .count()
+        .get_result(conn)
+        .await
+}

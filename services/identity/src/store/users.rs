@@ -51,6 +51,11 @@ pub async fn by_id(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option
     u::table.find(id).select(UserRow::as_select()).first(conn).await.optional()
 }
 
+/// The user with `id`, deleted or not, locked for the transaction.
+pub async fn by_id_for_update(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<UserRow>> {
+    u::table.find(id).select(UserRow::as_select()).for_update().first(conn).await.optional()
+}
+
 /// The users among `ids`, deleted or not, in no particular order.
 pub async fn by_ids(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<UserRow>> {
     u::table.filter(u::id.eq_any(ids)).select(UserRow::as_select()).load(conn).await
@@ -164,4 +169,19 @@ pub async fn update_profile(
         .returning(ProfileRow::as_returning())
         .get_result(conn)
         .await
+}
+
+/// Restores the deleted user `id` if it was deleted after `not_before`
+/// (inside the retention window); `None` otherwise.
+pub async fn undelete(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    not_before: DateTime<Utc>,
+) -> QueryResult<Option<UserRow>> {
+    diesel::update(u::table.find(id).filter(u::deleted_at.gt(not_before)))
+        .set((u::deleted_at.eq(None::<DateTime<Utc>>), u::last_login_at.eq(now)))
+        .returning(UserRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
 }
