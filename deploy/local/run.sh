@@ -52,6 +52,13 @@ secret_file="$state/principal_secret"
 [ -s "$secret_file" ] || head -c 48 /dev/urandom | base64 | tr -d '\n/+=' > "$secret_file"
 export PRINCIPAL_SECRET
 PRINCIPAL_SECRET=$(cat "$secret_file")
+# The key that encrypts linked accounts' provider tokens (32 bytes, base64).
+token_key_file="$state/account_token_key"
+[ -s "$token_key_file" ] || head -c 32 /dev/urandom | base64 | tr -d '\n' > "$token_key_file"
+export ACCOUNT_TOKEN_KEY
+ACCOUNT_TOKEN_KEY=$(cat "$token_key_file")
+# No SMTP server locally: print verification / reset / magic links in the log.
+export MAIL_LOG_LINKS=${MAIL_LOG_LINKS:-1}
 
 port_of() { case $1 in identity) echo $((port_base + 10));; billing) echo $((port_base + 11));; content) echo $((port_base + 12));; progress) echo $((port_base + 13));; esac; }
 export GATEWAY_ADDR=${GATEWAY_ADDR:-0.0.0.0:$port_base}
@@ -103,6 +110,9 @@ Try it (grpcurl is installed under build/venv):
   $grpcurl -plaintext -d '{}' $gateway_addr jazz.billing.v1.BillingService/ListPlans
 
 Demo users (seeds/identity/users.json): demo@jazzmaster.pro / blue-in-green-1959
+  $grpcurl -plaintext -d '{"email":"demo@jazzmaster.pro","password":"blue-in-green-1959"}' $gateway_addr jazz.identity.v1.AuthService/SignIn
+  $grpcurl -plaintext -H "authorization: Bearer <session_token>" -d '{"parameters":{"type":"CONTENT_TYPE_JAZZ_LICK","key":"Bb","style":"bebop"}}' $gateway_addr jazz.content.v1.ContentService/GenerateContent
+Mail links (sign-up, reset, magic link) appear in $state/identity.log.
 MSG
 
 if [ "${RUN_DETACHED:-0}" = 1 ]; then
