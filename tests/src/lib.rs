@@ -168,6 +168,34 @@ impl Suite {
         Ok(auth.verify_email(pb::VerifyEmailRequest { token }).await?.into_inner().session_token)
     }
 
+    /// Puts a learner on a paid tier directly in billing's database (what
+    /// the Stripe webhook will do once it exists).
+    pub async fn set_tier(&self, email: &str, tier: &str) -> anyhow::Result<()> {
+        use diesel_async::{AsyncConnection as _, RunQueryDsl as _};
+        let url_of = |svc: ServiceName| self.databases.iter().find(|(s, _)| *s == svc).map(|(_, d)| d.url.clone());
+        let mut identity_db =
+            diesel_async::AsyncPgConnection::establish(&url_of(ServiceName::Identity).unwrap_or_default()).await?;
+        #[derive(diesel::QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = diesel::sql_types::Uuid)]
+            id: uuid::Uuid,
+        }
+        let user: Id = diesel::sql_query("SELECT id FROM users WHERE email = $1")
+            .bind::<diesel::sql_types::Text, _>(email)
+            .get_result(&mut identity_db)
+            .await?;
+        let mut billing_db =
+            diesel_async::AsyncPgConnection::establish(&url_of(ServiceName::Billing).unwrap_or_default()).await?;
+        diesel::sql_query(
+            "UPDATE subscriptions SET tier = $1, status = 'ACTIVE' WHERE user_id = $2 AND deleted_at IS NULL",
+        )
+        .bind::<diesel::sql_types::Text, _>(tier)
+        .bind::<diesel::sql_types::Uuid, _>(user.id)
+        .execute(&mut billing_db)
+        .await?;
+        Ok(())
+    }
+
     /// A channel to the gateway.
     pub async fn gateway_channel(&self) -> anyhow::Result<Channel> {
         connect(self.gateway).await

@@ -67,14 +67,50 @@ async fn learners_generate_find_share_like_save_and_export_through_the_gateway()
     let bebop = collections.collections.iter().find(|c| c.name == "Bebop vocabulary").map(|c| c.item_count);
     assert_eq!(bebop, Some(1));
 
-    // Export as MusicXML (free on every plan).
-    let export = pb::ExportContentRequest {
+    // Export as MusicXML (free on every plan) and, on PRO, as MIDI.
+    let export = |format: pb::ExportFormat| pb::ExportContentRequest {
         id: item.id.clone(),
-        format: pb::ExportFormat::Musicxml as i32,
+        format: format as i32,
         ..Default::default()
     };
-    let file = content.export_content(bearer(export, &bob)?).await?.into_inner();
+    let file = content.export_content(bearer(export(pb::ExportFormat::Musicxml), &bob)?).await?.into_inner();
     assert!(String::from_utf8_lossy(&file.data).contains("<score-partwise"));
+    let free_midi = content.export_content(bearer(export(pb::ExportFormat::Midi), &bob)?).await.err();
+    assert_eq!(free_midi.map(|s| s.code()), Some(Code::FailedPrecondition), "MIDI needs a paid plan");
+    suite.set_tier("bob@example.com", "PRO").await?;
+    let midi = content.export_content(bearer(export(pb::ExportFormat::Midi), &bob)?).await?.into_inner();
+    assert!(midi.data.starts_with(b"MThd"), "a Standard MIDI File");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_content_type_is_generated_through_the_gateway() -> anyhow::Result<()> {
+    let suite = Suite::start().await?;
+    let ann = suite.learner("ann@example.com").await?;
+    let mut content = ContentServiceClient::new(suite.gateway_channel().await?);
+    let types = [
+        ContentType::JazzLick,
+        ContentType::ChordProgression,
+        ContentType::ScalePattern,
+        ContentType::HarmonyExercise,
+        ContentType::Melody,
+        ContentType::CompletePiece,
+    ];
+    for (i, kind) in types.into_iter().enumerate() {
+        let mut request = lick(&format!("type-{i}"));
+        if let Some(parameters) = request.parameters.as_mut() {
+            parameters.r#type = kind as i32;
+            parameters.style = String::new();
+            parameters.tempo_bpm = 0;
+        }
+        let item = content.generate_content(bearer(request, &ann)?).await?.into_inner().content;
+        let item = item.ok_or_else(|| anyhow::anyhow!("no content for {kind:?}"))?;
+        assert_eq!(item.r#type, kind as i32);
+        assert!(item.music_xml.contains("<score-partwise"), "{kind:?} has MusicXML");
+        assert!(item.music_data.is_some(), "{kind:?} has music_data");
+    }
+    let mine = content.list_my_content(bearer(pb::ListMyContentRequest::default(), &ann)?).await?.into_inner();
+    assert_eq!(mine.contents.len(), 6);
     Ok(())
 }
 

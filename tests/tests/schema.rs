@@ -1249,19 +1249,19 @@ async fn user_lookups_use_their_indexes() -> anyhow::Result<()> {
 async fn content_queries_use_their_indexes() -> anyhow::Result<()> {
     let (db, mut conn) = migrated(ServiceName::Content).await?;
     let conn = &mut conn;
-    // 30 000 items of 2 000 users; 1 in 500 is a bebop lick, a third are
-    // public, 1 in 50 is soft-deleted.
+    // 100 000 items (the scale issue 6 names) of 5 000 users; 1 in 500 is a
+    // bebop lick, a third are public, 1 in 50 is soft-deleted.
     execute(
         conn,
         "INSERT INTO generated_content (id, user_id, type, title, description, parameters, music_data, tags, \
                                         is_public, likes, created_at, deleted_at) \
-         SELECT md5('content' || i)::uuid, md5('user' || (i % 2000))::uuid, 'JAZZ_LICK', \
+         SELECT md5('content' || i)::uuid, md5('user' || (i % 5000))::uuid, 'JAZZ_LICK', \
                 CASE WHEN i % 500 = 0 THEN 'Bebop lick ' || i \
                      ELSE (ARRAY['Modal', 'Blues', 'Swing', 'Latin', 'Ballad'])[i % 5 + 1] || ' exercise ' || i END, \
                 CASE WHEN i % 2 = 0 THEN 'Practice material number ' || i END, '{}', '{}', \
                 ARRAY[(ARRAY['swing', 'blues', 'modal', 'latin'])[i % 4 + 1], 'tag' || (i % 300)], \
                 i % 3 = 0, i % 97, now() - i * interval '1 minute', CASE WHEN i % 50 = 0 THEN now() END \
-           FROM generate_series(1, 30000) AS i",
+           FROM generate_series(1, 100000) AS i",
     )
     .await?;
     vacuum_analyze(conn, "generated_content").await?;
