@@ -15,9 +15,9 @@ use std::time::Duration;
 
 use http_body_util::Full;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::Routes;
 use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
@@ -184,7 +184,13 @@ impl ServiceHost {
                 tracing::info!("draining: health NOT_SERVING, finishing in-flight calls");
             }
         };
-        let result = router.serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), drained).await;
+        // `serve_with_incoming` ignores the builder's `tcp_nodelay`: set it on
+        // the accepted sockets here, or Nagle's algorithm holds multi-frame
+        // answers back ~40 ms (measured: ListPlans at 278 calls/s, p50 45 ms).
+        let incoming = TcpIncoming::from(self.listener)
+            .with_nodelay(Some(true))
+            .with_keepalive(Some(limits.keepalive_interval));
+        let result = router.serve_with_incoming_shutdown(incoming, drained).await;
         health_task.abort();
         result?;
         Ok(())
