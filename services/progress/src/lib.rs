@@ -5,7 +5,11 @@
 //! tables in `schema.rs` (the platform's tables are in `jazz_platform::schema`).
 
 pub mod api;
+pub mod domain;
+pub mod error;
+pub mod peers;
 pub mod schema;
+pub mod store;
 
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use jazz_platform::{Application, ServiceConfig, ServiceContext, ServiceMigrations};
@@ -38,13 +42,17 @@ pub async fn build(config: ServiceConfig) -> anyhow::Result<Application> {
 pub fn routes(context: &ServiceContext) -> Routes {
     let interceptor = &context.interceptor;
     let max_message = context.config.limits.max_decoding_message_size;
+    let peers =
+        peers::Peers::new(&context.config.peers.content, &context.config.peers.identity, context.principal_key.clone());
     Routes::default()
         .add_service(InterceptedService::new(
-            PracticeServiceServer::new(api::PracticeApi::new(context.clone())).max_decoding_message_size(max_message),
+            PracticeServiceServer::new(api::PracticeApi::new(context.clone(), peers.clone()))
+                .max_decoding_message_size(max_message),
             interceptor.clone(),
         ))
         .add_service(InterceptedService::new(
-            ProgressServiceServer::new(api::ProgressApi::new(context.clone())).max_decoding_message_size(max_message),
+            ProgressServiceServer::new(api::ProgressApi::new(context.clone(), peers))
+                .max_decoding_message_size(max_message),
             interceptor.clone(),
         ))
         .add_service(InterceptedService::new(

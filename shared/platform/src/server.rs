@@ -187,9 +187,8 @@ impl ServiceHost {
         // `serve_with_incoming` ignores the builder's `tcp_nodelay`: set it on
         // the accepted sockets here, or Nagle's algorithm holds multi-frame
         // answers back ~40 ms (measured: ListPlans at 278 calls/s, p50 45 ms).
-        let incoming = TcpIncoming::from(self.listener)
-            .with_nodelay(Some(true))
-            .with_keepalive(Some(limits.keepalive_interval));
+        let incoming =
+            TcpIncoming::from(self.listener).with_nodelay(Some(true)).with_keepalive(Some(limits.keepalive_interval));
         let result = router.serve_with_incoming_shutdown(incoming, drained).await;
         health_task.abort();
         result?;

@@ -1,9 +1,16 @@
-//! gRPC handlers: decode, validate, call the domain, encode. Thin.
+//! gRPC handlers: decode, validate, call the domain and the store inside
+//! one transaction, encode. Thin; rules live in `domain/`.
 
+mod convert;
 mod metrics_admin;
+mod page;
 mod practice;
 mod progress;
 mod progress_internal;
+mod records;
+mod replay;
+mod sessions;
+mod summary;
 
 pub use metrics_admin::MetricsAdminApi;
 pub use practice::PracticeApi;

@@ -1,23 +1,84 @@
-//! `jazz.progress.v1.PracticeService` (public).
-//!
-//! Every method answers UNIMPLEMENTED until its issue lands (the generated
-//! trait's default methods); handlers are added here as they are built.
+//! `jazz.progress.v1.PracticeService` (public): the trait impl checks the
+//! caller and hands each method to `sessions` or `records`.
 
 use jazz_contract::jazz::progress::v1::practice_service_server::PracticeService;
+use jazz_contract::jazz::progress::v1::{
+    AddPracticeRecordRequest, AddPracticeRecordResponse, EndPracticeSessionRequest, EndPracticeSessionResponse,
+    GetPracticeSessionRequest, GetPracticeSessionResponse, ListPracticeSessionsRequest, ListPracticeSessionsResponse,
+    StartPracticeSessionRequest, StartPracticeSessionResponse,
+};
 use jazz_platform::ServiceContext;
+use jazz_platform::principal::principal_of;
+use tonic::{Request, Response, Status};
+
+use super::{records, sessions};
+use crate::domain::page_token::PageSigner;
+use crate::peers::Peers;
 
 /// Handlers of `PracticeService`.
 pub struct PracticeApi {
-    #[expect(dead_code, reason = "used by the handlers of the issue that implements this service")]
-    context: ServiceContext,
+    /// Pool, key and configuration.
+    pub(super) context: ServiceContext,
+    /// Content and identity.
+    pub(super) peers: Peers,
+    /// Signs page tokens.
+    pub(super) pages: PageSigner,
 }
 
 impl PracticeApi {
-    /// Handlers over the service's shared context.
-    pub fn new(context: ServiceContext) -> Self {
-        Self { context }
+    /// Handlers over the service's shared context and peer clients.
+    pub fn new(context: ServiceContext, peers: Peers) -> Self {
+        let pages = PageSigner::new(&context.config.principal_secret);
+        Self { context, peers, pages }
     }
 }
 
+/// Checks for a signed-in user, then calls `$function(api, principal,
+/// user_id, message)`.
+macro_rules! as_user {
+    ($self:ident, $request:ident, $function:path) => {{
+        let principal = principal_of(&$request)?.clone();
+        let me = principal.require_user()?;
+        let message = $request.into_inner();
+        Ok(Response::new($function($self, &principal, me, message).await?))
+    }};
+}
+pub(super) use as_user;
+
 #[tonic::async_trait]
-impl PracticeService for PracticeApi {}
+impl PracticeService for PracticeApi {
+    async fn start_practice_session(
+        &self,
+        request: Request<StartPracticeSessionRequest>,
+    ) -> Result<Response<StartPracticeSessionResponse>, Status> {
+        as_user!(self, request, sessions::start)
+    }
+
+    async fn add_practice_record(
+        &self,
+        request: Request<AddPracticeRecordRequest>,
+    ) -> Result<Response<AddPracticeRecordResponse>, Status> {
+        as_user!(self, request, records::add)
+    }
+
+    async fn end_practice_session(
+        &self,
+        request: Request<EndPracticeSessionRequest>,
+    ) -> Result<Response<EndPracticeSessionResponse>, Status> {
+        as_user!(self, request, sessions::end)
+    }
+
+    async fn get_practice_session(
+        &self,
+        request: Request<GetPracticeSessionRequest>,
+    ) -> Result<Response<GetPracticeSessionResponse>, Status> {
+        as_user!(self, request, sessions::get)
+    }
+
+    async fn list_practice_sessions(
+        &self,
+        request: Request<ListPracticeSessionsRequest>,
+    ) -> Result<Response<ListPracticeSessionsResponse>, Status> {
+        as_user!(self, request, sessions::list)
+    }
+}

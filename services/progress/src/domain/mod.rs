@@ -1,0 +1,8 @@
+//! Pure rules: field parsing, calendar arithmetic in the user's zone,
+//! session lengths, SM-2, page tokens. No I/O.
+
+pub mod calendar;
+pub mod fields;
+pub mod page_token;
+pub mod practice;
+pub mod summary;

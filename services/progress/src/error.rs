@@ -1,0 +1,141 @@
+//! Progress's one error enum and its one mapping to [`tonic::Status`].
+//!
+//! Every variant is named in the `From` impl (no catch-all), so a new
+//! variant does not compile until it has a status code. Reasons are the
+//! stable `ErrorInfo` codes of `practice.proto` and `progress.proto`.
+
+use std::collections::HashMap;
+
+use jazz_platform::error::{FieldViolation, StoreError, internal, invalid_argument, with_reason};
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt as _};
+
+/// The `ErrorInfo` domain of every progress error.
+pub const DOMAIN: &str = "progress.jazz";
+
+/// Everything a progress call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ProgressError {
+    /// Request fields broke their rules (nothing was written).
+    #[error("invalid request: {0:?}")]
+    Invalid(Vec<FieldViolation>),
+    /// A page token this server did not issue for this caller and filter.
+    #[error("invalid page token")]
+    InvalidPageToken,
+    /// A `request_id` used before with other arguments.
+    #[error("request id reused with other arguments")]
+    RequestIdReused,
+    /// A concurrent call with the same `request_id` stored its answer first.
+    #[error("duplicate request in flight")]
+    DuplicateRequest,
+    /// No such session of the caller's (another user's looks the same).
+    #[error("practice session not found")]
+    SessionNotFound,
+    /// The content item does not exist or is not visible to the caller.
+    #[error("content not found")]
+    ContentNotFound,
+    /// The session has ended already.
+    #[error("session ended")]
+    SessionEnded,
+    /// A peer service could not be reached or answered unusably.
+    #[error("{peer} unavailable: {reason}")]
+    PeerUnavailable {
+        /// Which peer.
+        peer: &'static str,
+        /// What happened (logged, not returned).
+        reason: String,
+    },
+    /// A stored row is not what the code expects (never the caller's fault).
+    #[error("bad stored data: {0}")]
+    Corrupt(String),
+    /// A database failure.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<diesel::result::Error> for ProgressError {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Store(StoreError::from(error))
+    }
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for ProgressError {
+    fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        Self::Store(StoreError::from(error))
+    }
+}
+
+impl ProgressError {
+    /// One field violation.
+    pub fn field(field: &str, description: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldViolation::new(field, description)])
+    }
+}
+
+fn bad_field_with_reason(field: &str, description: &str, reason: &str) -> Status {
+    let mut details = ErrorDetails::with_bad_request_violation(field, description);
+    details.set_error_info(reason, DOMAIN, HashMap::new());
+    Status::with_error_details(Code::InvalidArgument, format!("invalid {field}: {description}"), details)
+}
+
+impl From<ProgressError> for Status {
+    fn from(error: ProgressError) -> Self {
+        match error {
+            ProgressError::Invalid(violations) => invalid_argument(&violations),
+            ProgressError::InvalidPageToken => {
+                bad_field_with_reason("page_token", "is not a token of this list", "INVALID_PAGE_TOKEN")
+            }
+            ProgressError::RequestIdReused => {
+                bad_field_with_reason("request_id", "was used before with different arguments", "REQUEST_ID_REUSED")
+            }
+            ProgressError::DuplicateRequest => {
+                Status::aborted("a concurrent call with the same request_id completed first; retry the call")
+            }
+            ProgressError::SessionNotFound => Status::not_found("practice session not found"),
+            ProgressError::ContentNotFound => {
+                let mut details = ErrorDetails::new();
+                details.set_resource_info("jazz.content.v1.GeneratedContent", "content_id", "", "not found");
+                Status::with_error_details(Code::NotFound, "content_id: content not found", details)
+            }
+            ProgressError::SessionEnded => {
+                with_reason(Code::FailedPrecondition, "the practice session has ended", "SESSION_ENDED", DOMAIN)
+            }
+            ProgressError::PeerUnavailable { peer, ref reason } => {
+                tracing::warn!(peer, %reason, "peer unavailable");
+                Status::unavailable(format!("{peer} service temporarily unavailable; retry the call"))
+            }
+            ProgressError::Corrupt(ref what) => internal(&std::io::Error::other(what.clone())),
+            ProgressError::Store(store) => Status::from(store),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_map_to_their_codes() {
+        let cases = [
+            (ProgressError::field("rating", "must be 1–5"), Code::InvalidArgument),
+            (ProgressError::InvalidPageToken, Code::InvalidArgument),
+            (ProgressError::RequestIdReused, Code::InvalidArgument),
+            (ProgressError::SessionNotFound, Code::NotFound),
+            (ProgressError::ContentNotFound, Code::NotFound),
+            (ProgressError::SessionEnded, Code::FailedPrecondition),
+            (ProgressError::PeerUnavailable { peer: "content", reason: "down".into() }, Code::Unavailable),
+            (ProgressError::Corrupt("x".into()), Code::Internal),
+        ];
+        for (error, code) in cases {
+            assert_eq!(Status::from(error).code(), code);
+        }
+    }
+
+    #[test]
+    fn content_not_found_names_the_field() {
+        let status = Status::from(ProgressError::ContentNotFound);
+        assert!(status.message().contains("content_id"));
+        let info = Status::from(ProgressError::SessionEnded).get_details_error_info();
+        assert_eq!(info.map(|i| i.reason), Some("SESSION_ENDED".into()));
+    }
+}

@@ -1,0 +1,49 @@
+//! `request_id` replay in the platform table `idempotency_keys`: the first
+//! response of a creating call, stored in the call's transaction.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use jazz_platform::schema::idempotency_keys as ik;
+
+/// A stored first answer.
+#[derive(Debug, Clone, Queryable)]
+pub struct Stored {
+    /// Digest of the first request's arguments.
+    pub request_hash: Option<Vec<u8>>,
+    /// The encoded protobuf response.
+    pub response: Option<Vec<u8>>,
+}
+
+/// The stored answer for (scope, key), if any.
+pub async fn find(conn: &mut AsyncPgConnection, scope: &str, key: &str) -> QueryResult<Option<Stored>> {
+    ik::table
+        .filter(ik::scope.eq(scope))
+        .filter(ik::key.eq(key))
+        .select((ik::request_hash, ik::response))
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Stores the first answer; `false` when another call stored one first
+/// (a concurrent duplicate waits on the key until that call commits).
+pub async fn store(
+    conn: &mut AsyncPgConnection,
+    scope: &str,
+    key: &str,
+    request_hash: &[u8],
+    response: &[u8],
+) -> QueryResult<bool> {
+    let inserted = diesel::insert_into(ik::table)
+        .values((
+            ik::scope.eq(scope),
+            ik::key.eq(key),
+            ik::status.eq("completed"),
+            ik::request_hash.eq(request_hash),
+            ik::response.eq(response),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(inserted == 1)
+}
