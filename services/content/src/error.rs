@@ -179,6 +179,12 @@ pub async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'stat
     Ok(tokio::task::spawn_blocking(move || span.in_scope(work)).await?)
 }
 
+impl From<jazz_platform::page_token::InvalidPageToken> for ContentError {
+    fn from(_: jazz_platform::page_token::InvalidPageToken) -> Self {
+        Self::bad_page_token()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -110,6 +110,12 @@ impl From<ProgressError> for Status {
     }
 }
 
+impl From<jazz_platform::page_token::InvalidPageToken> for ProgressError {
+    fn from(_: jazz_platform::page_token::InvalidPageToken) -> Self {
+        Self::InvalidPageToken
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

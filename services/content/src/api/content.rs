@@ -10,7 +10,7 @@ use tonic::{Request, Response, Status};
 
 use super::{export, feed, generate, library, saved, social};
 use crate::billing::Quota;
-use crate::domain::page_token::PageSigner;
+use jazz_platform::page_token::PageSigner;
 
 /// Handlers of `ContentService`.
 pub struct ContentApi {
@@ -25,7 +25,7 @@ pub struct ContentApi {
 impl ContentApi {
     /// Handlers over the service's shared context and billing client.
     pub fn new(context: ServiceContext, quota: Quota) -> Self {
-        let pages = PageSigner::new(&context.config.principal_secret);
+        let pages = PageSigner::new(&context.config.principal_secret, "content");
         Self { context, quota, pages }
     }
 }

@@ -1,5 +1,5 @@
 //! Keyset page tokens for the list methods: positions as text, signed and
-//! bound by [`PageSigner`](crate::domain::page_token::PageSigner).
+//! bound by [`PageSigner`](jazz_platform::page_token::PageSigner).
 
 use chrono::{DateTime, Utc};
 use jazz_platform::ids::{parse_id, to_api};

@@ -5,6 +5,5 @@
 pub mod fields;
 pub mod filter;
 pub mod json;
-pub mod page_token;
 pub mod params;
 pub mod vocab;

@@ -2,7 +2,6 @@
 //! handler owns the transaction (and writes the audit row in it).
 
 pub mod content;
-pub mod idempotency;
 pub mod models;
 pub mod saved;
 pub mod social;

@@ -7,8 +7,8 @@ use jazz_platform::error::FieldViolation;
 use jazz_platform::ids::{parse_id, to_api};
 use uuid::Uuid;
 
-use crate::domain::page_token::PageSigner;
 use crate::error::ProgressError;
+use jazz_platform::page_token::PageSigner;
 
 /// Default page size.
 pub const DEFAULT_PAGE: i64 = 50;
@@ -57,7 +57,7 @@ mod tests {
 
     #[test]
     fn positions_round_trip_and_stay_bound() {
-        let signer = PageSigner::new(&SecretString::from("k".repeat(32)));
+        let signer = PageSigner::new(&SecretString::from("k".repeat(32)), "progress");
         let at = DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap_or_default();
         let id = jazz_platform::ids::new_id();
         let t = token(&signer, "sessions:alice", at, id);

@@ -12,8 +12,8 @@ use jazz_platform::principal::principal_of;
 use tonic::{Request, Response, Status};
 
 use super::{records, sessions};
-use crate::domain::page_token::PageSigner;
 use crate::peers::Peers;
+use jazz_platform::page_token::PageSigner;
 
 /// Handlers of `PracticeService`.
 pub struct PracticeApi {
@@ -28,7 +28,7 @@ pub struct PracticeApi {
 impl PracticeApi {
     /// Handlers over the service's shared context and peer clients.
     pub fn new(context: ServiceContext, peers: Peers) -> Self {
-        let pages = PageSigner::new(&context.config.principal_secret);
+        let pages = PageSigner::new(&context.config.principal_secret, "progress");
         Self { context, peers, pages }
     }
 }

@@ -23,11 +23,11 @@ use super::practice::as_user;
 use super::replay::Replay;
 use super::{convert, page, summary};
 use crate::domain::fields;
-use crate::domain::page_token::PageSigner;
 use crate::error::ProgressError;
 use crate::peers::Peers;
 use crate::store::models::ProgressRow;
 use crate::store::progress::{self as store, ProgressFilter};
+use jazz_platform::page_token::PageSigner;
 
 /// Handlers of `ProgressService`.
 pub struct ProgressApi {
@@ -42,7 +42,7 @@ pub struct ProgressApi {
 impl ProgressApi {
     /// Handlers over the service's shared context and peer clients.
     pub fn new(context: ServiceContext, peers: Peers) -> Self {
-        let pages = PageSigner::new(&context.config.principal_secret);
+        let pages = PageSigner::new(&context.config.principal_secret, "progress");
         Self { context, peers, pages }
     }
 }

@@ -8,7 +8,7 @@ use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
 use crate::error::ProgressError;
-use crate::store::idempotency;
+use jazz_platform::idempotency;
 
 /// The replay scope of a method and caller (two users' ids never meet).
 pub fn scope(method: &str, user: Uuid) -> String {

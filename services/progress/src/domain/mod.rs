@@ -3,6 +3,5 @@
 
 pub mod calendar;
 pub mod fields;
-pub mod page_token;
 pub mod practice;
 pub mod summary;

@@ -1,7 +1,6 @@
 //! Diesel queries. Each takes `&mut AsyncPgConnection`; the handler owns
 //! the transaction (and writes the audit row in it).
 
-pub mod idempotency;
 pub mod models;
 pub mod practice;
 pub mod progress;

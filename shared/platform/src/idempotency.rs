@@ -1,9 +1,11 @@
-//! `request_id` replay in the platform table `idempotency_keys`: the first
-//! response of a creating call, stored in the call's transaction.
+//! `request_id` replay: the first response of a creating call, stored in
+//! the platform table `idempotency_keys` in the call's own transaction, so a
+//! retried call answers the same and acts once. Scope names the method and
+//! the caller.
 
+use crate::schema::idempotency_keys as ik;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use jazz_platform::schema::idempotency_keys as ik;
 
 /// A stored first answer.
 #[derive(Debug, Clone, Queryable)]

@@ -1,7 +1,7 @@
-//! Opaque page tokens: the keyset position plus a signature over the
-//! position and the call's binding (method, caller, filter), made with the
-//! service's key — as identity signs its ListSessions tokens. A tampered
-//! token, or one from another caller, method or filter, is refused.
+//! Opaque page tokens: the keyset position plus an HMAC over the position
+//! and the call's binding (method, caller, filter), made with the service's
+//! key. A tampered token, or one from another caller, method or filter, is
+//! refused; each service maps [`InvalidPageToken`] to its INVALID_ARGUMENT.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -9,12 +9,16 @@ use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret as _, SecretString};
 use sha2::Sha256;
 
-use crate::error::ProgressError;
+/// A page token that was not made by this signer for this binding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("invalid page token")]
+pub struct InvalidPageToken;
 
 /// Signs and checks page tokens.
 #[derive(Clone)]
 pub struct PageSigner {
     key: Vec<u8>,
+    domain: &'static str,
 }
 
 impl std::fmt::Debug for PageSigner {
@@ -24,14 +28,16 @@ impl std::fmt::Debug for PageSigner {
 }
 
 impl PageSigner {
-    /// A signer with the service's secret.
-    pub fn new(secret: &SecretString) -> Self {
-        Self { key: secret.expose_secret().as_bytes().to_vec() }
+    /// A signer with the service's secret; `domain` (the service's name)
+    /// keeps one service's tokens from being valid at another.
+    pub fn new(secret: &SecretString, domain: &'static str) -> Self {
+        Self { key: secret.expose_secret().as_bytes().to_vec(), domain }
     }
 
     fn mac(&self, binding: &str, payload: &str) -> Option<Hmac<Sha256>> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).ok()?;
-        mac.update(b"progress.page:");
+        mac.update(self.domain.as_bytes());
+        mac.update(b".page:");
         mac.update(binding.as_bytes());
         mac.update(b"\n");
         mac.update(payload.as_bytes());
@@ -47,9 +53,9 @@ impl PageSigner {
     }
 
     /// The position of a token made by [`encode`](Self::encode) with the same
-    /// binding; `expected` parts or INVALID_PAGE_TOKEN.
-    pub fn decode(&self, binding: &str, token: &str, expected: usize) -> Result<Vec<String>, ProgressError> {
-        let bad = || ProgressError::InvalidPageToken;
+    /// binding, with exactly `expected` parts.
+    pub fn decode(&self, binding: &str, token: &str, expected: usize) -> Result<Vec<String>, InvalidPageToken> {
+        let bad = || InvalidPageToken;
         let (payload, signature) = token.split_once('.').ok_or_else(bad)?;
         let payload = URL_SAFE_NO_PAD.decode(payload).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(bad)?;
         let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| bad())?;
@@ -65,7 +71,7 @@ mod tests {
 
     #[test]
     fn tokens_are_bound_and_tamper_proof() {
-        let signer = PageSigner::new(&SecretString::from("k".repeat(32)));
+        let signer = PageSigner::new(&SecretString::from("k".repeat(32)), "content");
         let token = signer.encode("list:alice", &["1".into(), "x".into()]);
         assert_eq!(signer.decode("list:alice", &token, 2).ok(), Some(vec!["1".to_owned(), "x".to_owned()]));
         assert!(signer.decode("list:bob", &token, 2).is_err());
@@ -74,5 +80,7 @@ mod tests {
         tampered.insert(0, 'A');
         assert!(signer.decode("list:alice", &tampered, 2).is_err());
         assert!(signer.decode("list:alice", "garbage", 2).is_err());
+        let other_service = PageSigner::new(&SecretString::from("k".repeat(32)), "progress");
+        assert!(other_service.decode("list:alice", &token, 2).is_err());
     }
 }
