@@ -40,11 +40,11 @@ stop: ## stop a suite started with RUN_DETACHED=1 make run
 migrate: ## create the four databases where missing and apply every migration
 	cargo build --quiet $(addprefix -p ,$(SERVICES))
 	base=$(PG); for svc in $(SERVICES); do \
-	  env $${svc^^}_DATABASE_URL=$$base/jazz_$$svc target/debug/$$svc migrate; done
+	  env $${svc^^}_DATABASE_URL=$$base/jazz_$$svc $${CARGO_TARGET_DIR:-target}/debug/$$svc migrate; done
 
 seed: migrate ## load seeds/ (feature flags, plans, demo users)
 	base=$(PG); for svc in $(SERVICES); do \
-	  env $${svc^^}_DATABASE_URL=$$base/jazz_$$svc target/debug/$$svc seed seeds; done
+	  env $${svc^^}_DATABASE_URL=$$base/jazz_$$svc $${CARGO_TARGET_DIR:-target}/debug/$$svc seed seeds; done
 
 release-contract: $(BUF) ## record the current contract as released (the base of `buf breaking`)
 	cd proto && ../$(BUF) build -o released/contract-v1.binpb

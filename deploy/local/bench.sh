@@ -14,4 +14,4 @@ cargo build --quiet --release -p jazz-e2e --bin loadgen
 trap 'deploy/local/run.sh --stop >/dev/null' EXIT
 deploy/local/run.sh > "$root/build/bench-run.log" 2>&1 || { cat "$root/build/bench-run.log"; exit 1; }
 echo "suite: release build, 2 cores shared by client, gateway, services and PostgreSQL"
-"$root/target/release/loadgen" "127.0.0.1:$PORT_BASE" "${BENCH_SECONDS:-10}" "${BENCH_IN_FLIGHT:-16}"
+"${CARGO_TARGET_DIR:-$root/target}/release/loadgen" "127.0.0.1:$PORT_BASE" "${BENCH_SECONDS:-10}" "${BENCH_IN_FLIGHT:-16}"

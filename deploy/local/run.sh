@@ -41,7 +41,7 @@ cargo_flags=()
 [ "$profile" = release ] && cargo_flags+=(--release)
 echo "==> building ($profile)"
 cargo build --quiet "${cargo_flags[@]}" -p identity -p billing -p content -p progress -p gateway
-bin="$root/target/$profile"
+bin="${CARGO_TARGET_DIR:-$root/target}/$profile"
 
 pg=$(deploy/local/ensure-postgres.sh)
 echo "==> PostgreSQL at $pg"
