@@ -21,5 +21,5 @@ deploy/local/run.sh > "$root/build/outside-run.log" 2>&1 || { cat "$root/build/o
 
 address=localhost:$PORT_BASE
 "$py" tests/outside/grpc_web.py "$address"
-bash tests/outside/grpcurl_scenario.sh "$address"
-"$py" tests/outside/python_client.py "$address"
+bash tests/outside/grpcurl_scenario.sh "$address" "$RUN_STATE/identity.log"
+"$py" tests/outside/python_client.py "$address" "$RUN_STATE/identity.log"
