@@ -10,7 +10,7 @@ use jazz_platform::ids::{parse_id, parse_optional_id, to_api};
 
 use super::{convert, page};
 use crate::error::BillingError;
-use crate::store::audit::{AuditFilter, AuditRow, list as list_rows};
+use jazz_platform::audit::{AuditFilter, AuditRow, list as list_rows};
 
 /// Longest user agent returned (`audit.proto`).
 const MAX_USER_AGENT_CHARS: usize = 512;

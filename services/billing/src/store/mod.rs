@@ -2,7 +2,6 @@
 //! `&mut AsyncPgConnection`: the handler owns the transaction (and writes
 //! the audit entry in it). No business rules here; those are in `domain/`.
 
-pub mod audit;
 pub mod models;
 pub mod plans;
 pub mod subscriptions;

@@ -13,7 +13,7 @@ use super::convert::timestamp;
 use super::page;
 use crate::domain::json::json_to_struct;
 use crate::error::IdentityError;
-use crate::store::audit::{AuditFilter, AuditRow, list as list_rows};
+use jazz_platform::audit::{AuditFilter, AuditRow, list as list_rows};
 
 /// Longest user agent returned (`audit.proto`).
 const MAX_USER_AGENT_CHARS: usize = 512;

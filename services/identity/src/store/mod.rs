@@ -5,7 +5,6 @@
 
 pub mod accounts;
 pub mod attempts;
-pub mod audit;
 pub mod flags;
 pub mod idempotency;
 pub mod models;
