@@ -19,7 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("cargo:rerun-if-changed={}", file.display());
     }
 
-    if std::env::var_os("PROTOC").is_none() {
+    if std::env::var_os("PROTOC").is_none_or(|p| p.is_empty()) {
         // The vendored protoc is pinned by Cargo.lock: the system needs none.
         let protoc = protoc_bin_vendored::protoc_bin_path()?;
         // SAFETY: no other thread reads the environment in a build script.

@@ -86,6 +86,14 @@ impl Suite {
 
     /// Starts everything on fresh databases, with these gateway rate limits.
     pub async fn start_with(rate_limits: gateway::limits::RateLimits) -> anyhow::Result<Self> {
+        Self::start_with_limits(rate_limits, ServerLimits::default()).await
+    }
+
+    /// Starts everything, with these gateway rate limits and server limits.
+    pub async fn start_with_limits(
+        rate_limits: gateway::limits::RateLimits,
+        gateway_limits: ServerLimits,
+    ) -> anyhow::Result<Self> {
         let mut stop = Vec::new();
         let mut databases = Vec::new();
         for service in ServiceName::DATA_SERVICES {
@@ -136,7 +144,7 @@ impl Suite {
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             peers,
             principal_secret: SecretString::from(TEST_PRINCIPAL_SECRET.to_owned()),
-            limits: ServerLimits::default(),
+            limits: gateway_limits,
             auth_cache_ttl: Duration::from_secs(1),
             rate_limits,
             cors_allowed_origins: vec!["https://app.jazzmaster.test".to_owned()],

@@ -202,3 +202,29 @@ async fn a_burst_of_sign_ins_from_one_address_is_cut_off_with_a_retry_hint() -> 
     assert_ne!(status, Some(Code::ResourceExhausted));
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_beyond_the_concurrency_limit_is_shed_at_once_and_service_goes_on() -> anyhow::Result<()> {
+    let limits = jazz_platform::config::ServerLimits { max_concurrent_requests: 2, ..Default::default() };
+    let suite = jazz_e2e::Suite::start_with_limits(gateway::limits::RateLimits::default(), limits).await?;
+    let channel = suite.gateway_channel().await?;
+    let mut calls = Vec::new();
+    for _ in 0..60 {
+        let mut plans = billing::billing_service_client::BillingServiceClient::new(channel.clone());
+        calls.push(tokio::spawn(async move { plans.list_plans(billing::ListPlansRequest::default()).await }));
+    }
+    let (mut answered, mut shed) = (0, 0);
+    for call in calls {
+        match call.await? {
+            Ok(_) => answered += 1,
+            Err(status) if matches!(status.code(), Code::ResourceExhausted | Code::Unavailable) => shed += 1,
+            Err(status) => anyhow::bail!("unexpected answer under load: {status:?}"),
+        }
+    }
+    assert!(answered > 0, "some calls were served");
+    assert!(shed > 0, "calls beyond the limit were shed, not queued ({answered} answered)");
+    // The burst is over: the gateway serves normally again.
+    let mut plans = billing::billing_service_client::BillingServiceClient::new(channel);
+    assert!(plans.list_plans(billing::ListPlansRequest::default()).await.is_ok());
+    Ok(())
+}
