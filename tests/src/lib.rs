@@ -2,6 +2,8 @@
 //! databases and the gateway in front — started in-process on loopback
 //! ports, exactly as `make run` wires it, minus the processes.
 
+pub mod oidc;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -25,6 +27,8 @@ pub struct Suite {
     pub databases: Vec<(ServiceName, TestDatabase)>,
     /// Every mail identity sent (verification, reset, magic-link tokens).
     pub mailer: identity::mail::MemoryMailer,
+    /// The sign-in provider identity trusts as `google`.
+    pub oidc: oidc::OidcStandIn,
     stop: Vec<oneshot::Sender<()>>,
 }
 
@@ -53,6 +57,22 @@ pub fn service_config(service: ServiceName, database_url: &str, peers: PeerUrls)
         relay_interval: Duration::from_millis(100),
     }
 }
+
+/// Identity's options in tests: a random provider-token key, `google`
+/// verified against the stand-in `oidc`, purge every hour.
+pub fn identity_options(oidc: &oidc::OidcStandIn) -> anyhow::Result<identity::config::IdentityOptions> {
+    use identity::oauth::oidc::{OidcConfig, OidcVerifier};
+    let google = OidcConfig::new(&oidc.issuer, &[oidc::CLIENT_ID, "jazzmaster-android.apps.example"]);
+    Ok(identity::config::IdentityOptions {
+        token_cipher: identity::domain::sealed::TokenCipher::random()?,
+        verifier: std::sync::Arc::new(OidcVerifier::new([(identity::domain::providers::Provider::Google, google)])?),
+        purge_interval: Duration::from_secs(3600),
+    })
+}
+
+/// How long a test waits for a queued mail (the relay is woken at commit;
+/// this only bounds a failure).
+pub const MAIL_WAIT: Duration = Duration::from_secs(10);
 
 /// The migrations of one data service.
 pub fn migrations_of(service: ServiceName) -> ServiceMigrations {
@@ -126,6 +146,7 @@ impl Suite {
             progress: url_of(ServiceName::Progress),
         };
         let mailer = identity::mail::MemoryMailer::new();
+        let oidc = oidc::OidcStandIn::start().await?;
         let mut services = Vec::new();
         for (service, addr, listener) in hosts {
             let db = databases.iter().find(|(s, _)| *s == service).map(|(_, d)| d.url.clone()).unwrap_or_default();
@@ -133,7 +154,10 @@ impl Suite {
             config.listen_addr = addr;
             drop(listener); // free the port for the service to bind
             let app = match service {
-                ServiceName::Identity => identity::build_with(config, std::sync::Arc::new(mailer.clone())).await?,
+                ServiceName::Identity => {
+                    let options = identity_options(&oidc)?;
+                    identity::build_with_options(config, std::sync::Arc::new(mailer.clone()), options).await?
+                }
                 ServiceName::Billing => billing::build(config).await?,
                 ServiceName::Content => content::build(config).await?,
                 ServiceName::Progress | ServiceName::Gateway => progress::build(config).await?,
@@ -151,7 +175,7 @@ impl Suite {
         })
         .await?;
         let gateway = spawn(gateway, &mut stop);
-        Ok(Self { gateway, services, databases, mailer, stop })
+        Ok(Self { gateway, services, databases, mailer, oidc, stop })
     }
 
     /// Signs a learner up through the gateway, verifies the address with the
@@ -171,7 +195,8 @@ impl Suite {
         .await?;
         let token = self
             .mailer
-            .latest_token(email, identity::mail::MailKind::Verification)
+            .wait_token(email, identity::mail::MailKind::Verification, MAIL_WAIT)
+            .await
             .ok_or_else(|| anyhow::anyhow!("no verification mail for {email}"))?;
         Ok(auth.verify_email(pb::VerifyEmailRequest { token }).await?.into_inner().session_token)
     }

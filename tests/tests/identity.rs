@@ -11,7 +11,8 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use identity::mail::{MailKind, MemoryMailer};
 use jazz_contract::jazz::identity::v1 as pb;
-use jazz_e2e::{TEST_PRINCIPAL_SECRET, connect, service_config};
+use jazz_e2e::oidc::{OidcStandIn, Signer};
+use jazz_e2e::{MAIL_WAIT, TEST_PRINCIPAL_SECRET, connect, service_config};
 use jazz_platform::ids::parse_id;
 use jazz_platform::testing::TestDatabase;
 use jazz_platform::{Principal, PrincipalKey, ServiceName};
@@ -30,6 +31,7 @@ const PASSWORD: &str = "blue in green, so what?";
 struct Identity {
     channel: Channel,
     mailer: MemoryMailer,
+    oidc: OidcStandIn,
     db: TestDatabase,
     key: PrincipalKey,
     _stop: oneshot::Sender<()>,
@@ -46,11 +48,8 @@ impl Identity {
         let db = TestDatabase::migrated(ServiceName::Identity, identity::MIGRATIONS).await?;
         let peers = jazz_e2e::no_peers();
         let mailer = MemoryMailer::new();
-        let options = identity::config::IdentityOptions {
-            token_cipher: identity::domain::sealed::TokenCipher::random()?,
-            verifier: Arc::new(FakeProvider),
-            purge_interval: std::time::Duration::from_secs(3600),
-        };
+        let oidc = OidcStandIn::start().await?;
+        let options = jazz_e2e::identity_options(&oidc)?;
         let config = service_config(ServiceName::Identity, &db.url, peers);
         let app = identity::build_with_options(config, Arc::new(mailer.clone()), options).await?;
         let addr: SocketAddr = app.local_addr();
@@ -59,7 +58,7 @@ impl Identity {
             let _ = stopped.await;
         }));
         let key = PrincipalKey::new(SecretString::from(TEST_PRINCIPAL_SECRET));
-        Ok(Self { channel: connect(addr).await?, mailer, db, key, _stop: stop })
+        Ok(Self { channel: connect(addr).await?, mailer, oidc, db, key, _stop: stop })
     }
 
     fn signed<T>(&self, message: T, principal: &Principal) -> Request<T> {
@@ -94,7 +93,8 @@ impl Identity {
             ..Default::default()
         };
         self.auth().sign_up(self.signed(request, &anonymous("10.0.0.1"))).await?;
-        self.mailer.latest_token(email, MailKind::Verification).ok_or_else(|| anyhow::anyhow!("no verification mail"))
+        let token = self.mailer.wait_token(email, MailKind::Verification, MAIL_WAIT).await;
+        token.ok_or_else(|| anyhow::anyhow!("no verification mail"))
     }
 
     /// Signs up, verifies and signs in `email` from `ip`.
@@ -119,28 +119,16 @@ impl Identity {
         Ok(identity::schema::users::table.count().get_result(&mut conn).await?)
     }
 
+    async fn queued_events(&self) -> anyhow::Result<i64> {
+        use jazz_platform::schema::outbox_events::dsl::*;
+        let mut conn = self.db.connect().await?;
+        Ok(outbox_events.count().get_result(&mut conn).await?)
+    }
+
     async fn audit_actions(&self) -> anyhow::Result<Vec<String>> {
         use jazz_platform::schema::audit_logs::dsl::*;
         let mut conn = self.db.connect().await?;
         Ok(audit_logs.select(action).order(id.asc()).load(&mut conn).await?)
-    }
-}
-
-/// A stand-in for the providers: an ID token `fake:<sub>` belongs to
-/// `<sub>`; anything else is rejected.
-struct FakeProvider;
-
-#[tonic::async_trait]
-impl identity::oauth::ProviderVerifier for FakeProvider {
-    async fn verify(
-        &self,
-        _provider: identity::domain::providers::Provider,
-        tokens: &identity::domain::providers::ProviderTokens,
-    ) -> Result<identity::oauth::VerifiedAccount, identity::oauth::VerifyError> {
-        match tokens.id_token.as_deref().and_then(|t| t.strip_prefix("fake:")) {
-            Some(sub) => Ok(identity::oauth::VerifiedAccount { provider_account_id: sub.to_owned(), kind: "oidc" }),
-            None => Err(identity::oauth::VerifyError::Rejected),
-        }
     }
 }
 
@@ -170,7 +158,8 @@ async fn sign_up_verify_sign_in_validate_and_sign_out() -> anyhow::Result<()> {
     let answer = id.auth().sign_up(id.signed(again, &anonymous("10.0.0.9"))).await?;
     assert_eq!(answer.into_inner(), pb::SignUpResponse {});
     assert_eq!(id.count_users().await?, 1);
-    assert!(id.mailer.sent().iter().any(|m| m.kind == MailKind::AlreadyRegistered && m.token.is_none()));
+    assert!(id.mailer.wait_count("bill@example.com", MailKind::AlreadyRegistered, 1, MAIL_WAIT).await);
+    assert!(id.mailer.sent().iter().all(|m| m.kind != MailKind::AlreadyRegistered || m.token.is_none()));
 
     let verified = id
         .auth()
@@ -195,11 +184,14 @@ async fn sign_up_verify_sign_in_validate_and_sign_out() -> anyhow::Result<()> {
         assert!(actions.iter().any(|a| a == expected), "{expected} missing from {actions:?}");
     }
     let mut conn = id.db.connect().await?;
-    let events: Vec<String> = jazz_platform::schema::outbox_events::table
+    let mut events: Vec<String> = jazz_platform::schema::outbox_events::table
         .select(jazz_platform::schema::outbox_events::event_type)
         .load(&mut conn)
         .await?;
-    assert_eq!(events, [jazz_platform::outbox::events::USER_CREATED]);
+    events.sort();
+    let mail = identity::mail_outbox::MAIL_REQUESTED;
+    // The sign-up's event, its verification mail and the "already registered" notice.
+    assert_eq!(events, [mail, mail, jazz_platform::outbox::events::USER_CREATED]);
     Ok(())
 }
 
@@ -302,7 +294,7 @@ async fn bad_sign_up_input_names_the_field_and_writes_nothing() -> anyhow::Resul
     }
     assert_eq!(id.count_users().await?, 0);
     assert!(id.audit_actions().await?.is_empty());
-    assert!(id.mailer.sent().is_empty());
+    assert_eq!(id.queued_events().await?, 0, "no mail queued, no event written");
     Ok(())
 }
 
@@ -328,7 +320,7 @@ async fn password_change_and_reset_end_other_sessions() -> anyhow::Result<()> {
     id.auth().request_password_reset(id.signed(reset, &anonymous("10.6.0.3"))).await?;
     let unknown = pb::RequestPasswordResetRequest { email: "ghost@example.com".into() };
     id.auth().request_password_reset(id.signed(unknown, &anonymous("10.6.0.3"))).await?;
-    let token = id.mailer.latest_token("pw@example.com", MailKind::PasswordReset).unwrap_or_default();
+    let token = id.mailer.wait_token("pw@example.com", MailKind::PasswordReset, MAIL_WAIT).await.unwrap_or_default();
     let request = pb::ResetPasswordRequest { token, new_password: "yet another passphrase".into() };
     let after = id.auth().reset_password(id.signed(request, &anonymous("10.6.0.3"))).await?.into_inner();
     assert!(id.validate(&first.token).await.is_err());
@@ -359,10 +351,11 @@ fn prost_types_mask(paths: &[&str]) -> prost_types::FieldMask {
     prost_types::FieldMask { paths: paths.iter().map(|p| (*p).to_owned()).collect() }
 }
 
-fn link_request(sub: &str) -> pb::LinkAccountRequest {
+/// A LinkAccount of the stand-in provider's account `sub` (as `google`).
+fn link_request(oidc: &OidcStandIn, sub: &str) -> pb::LinkAccountRequest {
     pb::LinkAccountRequest {
         provider: "google".into(),
-        id_token: format!("fake:{sub}"),
+        id_token: oidc.id_token(sub).unwrap_or_default(),
         access_token: "ya29.ACCESS-SECRET".into(),
         refresh_token: "1//REFRESH-SECRET".into(),
         token_type: "Bearer".into(),
@@ -376,18 +369,23 @@ async fn linked_accounts_are_listed_without_tokens_sealed_at_rest_and_owned() ->
     let id = Identity::start().await?;
     let bill = id.user("bill@example.com", "10.0.0.1").await?;
     let jim = id.user("jim@example.com", "10.0.0.2").await?;
-    let linked = id.auth().link_account(id.signed(link_request("g-1"), &bill.principal)).await?.into_inner();
+    let linked = id.auth().link_account(id.signed(link_request(&id.oidc, "g-1"), &bill.principal)).await?.into_inner();
     let account = linked.account.ok_or_else(|| anyhow::anyhow!("no account"))?;
     assert_eq!((account.provider.as_str(), account.provider_account_id.as_str()), ("google", "g-1"));
     // Linking it again refreshes; to another user it is refused.
-    id.auth().link_account(id.signed(link_request("g-1"), &bill.principal)).await?;
-    let taken = id.auth().link_account(id.signed(link_request("g-1"), &jim.principal)).await.err();
+    id.auth().link_account(id.signed(link_request(&id.oidc, "g-1"), &bill.principal)).await?;
+    let taken = id.auth().link_account(id.signed(link_request(&id.oidc, "g-1"), &jim.principal)).await.err();
     assert_eq!(taken.map(|s| s.code()), Some(Code::AlreadyExists));
     // Rejected tokens and bad input write nothing.
-    let forged = pb::LinkAccountRequest { id_token: "forged".into(), ..link_request("x") };
-    let refused = id.auth().link_account(id.signed(forged, &bill.principal)).await.err();
+    let forged = id.oidc.token(Signer::Attacker, "key-1", &id.oidc.claims("g-1"))?;
+    let forged = pb::LinkAccountRequest { id_token: forged, ..link_request(&id.oidc, "x") };
+    let refused = id.auth().link_account(id.signed(forged, &jim.principal)).await.err();
     assert_eq!(refused.as_ref().map(Status::code), Some(Code::InvalidArgument));
-    let unknown = pb::LinkAccountRequest { provider: "myspace".into(), ..link_request("y") };
+    assert_eq!(refused.as_ref().map(fields_of), Some(vec!["id_token".to_owned()]));
+    let apple = pb::LinkAccountRequest { provider: "apple".into(), ..link_request(&id.oidc, "a-1") };
+    let refused = id.auth().link_account(id.signed(apple, &bill.principal)).await.err();
+    assert_eq!(refused.as_ref().map(fields_of), Some(vec!["provider".to_owned()]), "apple is not configured");
+    let unknown = pb::LinkAccountRequest { provider: "myspace".into(), ..link_request(&id.oidc, "y") };
     let refused = id.auth().link_account(id.signed(unknown, &bill.principal)).await.err();
     assert_eq!(refused.as_ref().map(fields_of), Some(vec!["provider".to_owned()]));
 
@@ -407,7 +405,7 @@ async fn linked_accounts_are_listed_without_tokens_sealed_at_rest_and_owned() ->
     for (access, refresh, id_token) in &stored {
         for value in [access, refresh, id_token] {
             let value = value.as_deref().unwrap_or_default();
-            assert!(!value.is_empty() && !value.contains("SECRET") && !value.contains("fake:"), "{value}");
+            assert!(!value.is_empty() && !value.contains("SECRET") && !value.starts_with("eyJ"), "{value}");
         }
     }
     let audit = id.audit_actions().await?;
@@ -426,7 +424,7 @@ async fn linked_accounts_are_listed_without_tokens_sealed_at_rest_and_owned() ->
     let last = id.auth().unlink_account(unlink(&bill.principal)).await.err();
     assert_eq!(last.map(|s| s.code()), Some(Code::FailedPrecondition));
     // With a second link the first may go.
-    id.auth().link_account(id.signed(link_request("g-2"), &bill.principal)).await?;
+    id.auth().link_account(id.signed(link_request(&id.oidc, "g-2"), &bill.principal)).await?;
     id.auth().unlink_account(unlink(&bill.principal)).await?;
     let left = id.auth().list_accounts(id.signed(pb::ListAccountsRequest::default(), &bill.principal)).await?;
     let left: Vec<String> = left.into_inner().accounts.into_iter().map(|a| a.provider_account_id).collect();

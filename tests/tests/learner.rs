@@ -16,7 +16,7 @@ const EMAIL: &str = "herbie@example.com";
 const PASSWORD: &str = "watermelon-man-1962";
 
 async fn token_of(suite: &Suite, kind: MailKind) -> anyhow::Result<String> {
-    suite.mailer.latest_token(EMAIL, kind).ok_or_else(|| anyhow::anyhow!("no {kind:?} mail"))
+    suite.mailer.wait_token(EMAIL, kind, jazz_e2e::MAIL_WAIT).await.ok_or_else(|| anyhow::anyhow!("no {kind:?} mail"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

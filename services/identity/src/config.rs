@@ -5,6 +5,7 @@
 //! |---|---|
 //! | `ACCOUNT_TOKEN_KEY` | 32 random bytes, base64 (`openssl rand -base64 32`): the key that seals linked accounts' provider tokens at rest. Malformed → the service refuses to start. Unset (or empty) → a random key for this process only, with a warning: tokens linked meanwhile cannot be opened after a restart (fine for `make run` and tests, never for production). |
 //! | `PURGE_INTERVAL_MS` | how often the purge of deleted accounts runs (default one hour; it also runs once at start). |
+//! | `OAUTH_<PROVIDER>_ISSUER`, `OAUTH_<PROVIDER>_CLIENT_IDS` | the sign-in providers LinkAccount accepts ([`crate::oauth::oidc`]); none by default |
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +13,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use crate::domain::sealed::TokenCipher;
-use crate::oauth::{NoProviders, ProviderVerifier};
+use crate::oauth::ProviderVerifier;
+use crate::oauth::oidc::OidcVerifier;
 
 /// The variable holding the provider-token key.
 pub const TOKEN_KEY_VAR: &str = "ACCOUNT_TOKEN_KEY";
@@ -33,12 +35,13 @@ pub struct IdentityOptions {
 }
 
 impl IdentityOptions {
-    /// Options from the environment (see the module table), with no OAuth
-    /// provider configured.
+    /// Options from the environment (see the module table).
     pub fn from_env() -> anyhow::Result<Self> {
+        let verifier = OidcVerifier::from_env()?;
+        tracing::info!(providers = ?verifier.configured(), "sign-in providers for LinkAccount");
         Ok(Self {
             token_cipher: token_cipher_from_env()?,
-            verifier: Arc::new(NoProviders),
+            verifier: Arc::new(verifier),
             purge_interval: purge_interval_from_env()?,
         })
     }

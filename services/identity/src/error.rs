@@ -165,6 +165,12 @@ impl From<IdentityError> for Status {
                 details.set_error_info("PROVIDER_TOKEN_INVALID", DOMAIN, HashMap::new());
                 Status::with_error_details(Code::InvalidArgument, description, details)
             }
+            IdentityError::Provider(crate::oauth::VerifyError::IdTokenRequired) => {
+                invalid_argument(&[FieldViolation::new(
+                    "id_token",
+                    "is required for this provider (sign in with its SDK and send the ID token)",
+                )])
+            }
             IdentityError::Provider(crate::oauth::VerifyError::Unavailable(ref reason)) => {
                 tracing::warn!(%reason, "provider unavailable");
                 Status::unavailable("the provider could not be reached; retry the call")
@@ -224,6 +230,7 @@ mod tests {
             (IdentityError::AlreadyExists("flag"), Code::AlreadyExists),
             (IdentityError::Provider(crate::oauth::VerifyError::NotConfigured), Code::InvalidArgument),
             (IdentityError::Provider(crate::oauth::VerifyError::Rejected), Code::InvalidArgument),
+            (IdentityError::Provider(crate::oauth::VerifyError::IdTokenRequired), Code::InvalidArgument),
             (IdentityError::Provider(crate::oauth::VerifyError::Unavailable("x".into())), Code::Unavailable),
         ];
         for (error, code) in cases {

@@ -8,6 +8,7 @@
 //! | `identity.user_deleted` | none yet (the purge after the retention window fans out) |
 //! | `identity.user_undeleted` | none yet (receivers that hide a deleted user's rows will unhide them) |
 //! | `identity.user_purged` | billing, content and progress `PurgeUser` (erase the user's rows) |
+//! | `identity.mail_requested` | identity's own mailer ([`crate::mail_outbox`]) |
 //!
 //! A `PurgeUser` that answers UNIMPLEMENTED counts as delivered: that
 //! service does not erase users yet (billing's handler is still to come),
@@ -31,6 +32,8 @@ use jazz_platform::{Principal, PrincipalKey};
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
+use crate::mail_outbox::{MAIL_REQUESTED, MailDelivery};
+
 /// How long one delivery call may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -40,6 +43,7 @@ pub struct IdentityEvents {
     content: ContentInternalServiceClient<Channel>,
     progress: ProgressInternalServiceClient<Channel>,
     key: PrincipalKey,
+    mail: MailDelivery,
 }
 
 fn channel(url: &str) -> anyhow::Result<Channel> {
@@ -57,13 +61,15 @@ fn outcome<T>(receiver: &str, result: Result<T, Status>) -> Result<(), String> {
 }
 
 impl IdentityEvents {
-    /// Receivers at the configured peer addresses (connected lazily).
-    pub fn new(peers: &PeerUrls, key: PrincipalKey) -> anyhow::Result<Self> {
+    /// Receivers at the configured peer addresses (connected lazily), and
+    /// `mail` for queued mails.
+    pub fn new(peers: &PeerUrls, key: PrincipalKey, mail: MailDelivery) -> anyhow::Result<Self> {
         Ok(Self {
             billing: BillingInternalServiceClient::new(channel(&peers.billing)?),
             content: ContentInternalServiceClient::new(channel(&peers.content)?),
             progress: ProgressInternalServiceClient::new(channel(&peers.progress)?),
             key,
+            mail,
         })
     }
 
@@ -120,6 +126,7 @@ impl Deliver for IdentityEvents {
                     .map_err(|status| format!("billing.HandleUserCreated: {:?} {}", status.code(), status.message()))
             }
             events::USER_PURGED => self.purged(event).await,
+            MAIL_REQUESTED => self.mail.deliver(event).await,
             // No receiver yet: delivered means "nobody else needs it".
             _ => Ok(()),
         }

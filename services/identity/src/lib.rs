@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod mail;
+pub mod mail_outbox;
 pub mod oauth;
 pub mod purge;
 pub mod schema;
@@ -19,6 +20,7 @@ pub mod store;
 use std::sync::Arc;
 
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+use jazz_platform::relay::RelayWaker;
 use jazz_platform::{Application, ServiceConfig, ServiceContext, ServiceMigrations};
 use tonic::server::NamedService;
 use tonic::service::Routes;
@@ -67,21 +69,23 @@ pub async fn build_with_options(
     options: config::IdentityOptions,
 ) -> anyhow::Result<Application> {
     let context = ServiceContext::prepare(config, MIGRATIONS, PARTITIONED_TABLES).await?;
-    let events = events::IdentityEvents::new(&context.config.peers, context.principal_key.clone())?;
-    jazz_platform::relay::spawn(context.pool.clone(), Arc::new(events), context.config.relay_interval);
+    let mail = mail_outbox::MailDelivery::new(context.pool.clone(), mailer);
+    let events = events::IdentityEvents::new(&context.config.peers, context.principal_key.clone(), mail)?;
+    let relay = RelayWaker::new();
+    jazz_platform::relay::spawn(context.pool.clone(), Arc::new(events), context.config.relay_interval, relay.clone());
     purge::spawn(context.pool.clone(), options.purge_interval);
     api::warm_up();
-    Application::bind(&context, routes(&context, mailer, options), health_names()).await
+    Application::bind(&context, routes(&context, relay, options), health_names()).await
 }
 
-/// Every gRPC service of identity, each behind the principal check, mailing
-/// through `mailer`.
-pub fn routes(context: &ServiceContext, mailer: Arc<dyn mail::Mailer>, options: config::IdentityOptions) -> Routes {
+/// Every gRPC service of identity, each behind the principal check; handlers
+/// that queue mail wake `relay` after their commit.
+pub fn routes(context: &ServiceContext, relay: RelayWaker, options: config::IdentityOptions) -> Routes {
     let interceptor = &context.interceptor;
     let max_message = context.config.limits.max_decoding_message_size;
     Routes::default()
         .add_service(InterceptedService::new(
-            AuthServiceServer::new(api::AuthApi::new(context.clone(), mailer, options))
+            AuthServiceServer::new(api::AuthApi::new(context.clone(), relay, options))
                 .max_decoding_message_size(max_message),
             interceptor.clone(),
         ))

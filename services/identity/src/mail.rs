@@ -3,9 +3,14 @@
 //! `MAIL_LOG_LINKS=1`, for local development); [`MemoryMailer`] keeps mails
 //! for tests to read the tokens.
 //!
+//! Handlers never call a mailer: they queue a mail in the outbox
+//! ([`crate::mail_outbox`]) inside their transaction, and the relay sends
+//! it, retrying until the mailer says it went out.
+//!
 //! A [`Mail`]'s `Debug` never shows the token, so mails may be logged.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use uuid::Uuid;
 
@@ -20,6 +25,25 @@ pub enum MailKind {
     PasswordReset,
     /// "Sign in": carries a magic-link token.
     MagicLink,
+}
+
+impl MailKind {
+    /// The name stored in a queued mail.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Verification => "verification",
+            Self::AlreadyRegistered => "already_registered",
+            Self::PasswordReset => "password_reset",
+            Self::MagicLink => "magic_link",
+        }
+    }
+
+    /// The kind named `name`, if any.
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::Verification, Self::AlreadyRegistered, Self::PasswordReset, Self::MagicLink]
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+    }
 }
 
 /// One mail to send.
@@ -41,18 +65,33 @@ impl std::fmt::Debug for Mail {
     }
 }
 
-/// Sends mail. Called after the transaction that made the token committed.
+/// Why a mail did not go out (retried by the outbox relay). Carries no
+/// address and no token.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum MailError {
+    /// The sender or recipient address cannot be used; retrying will not help.
+    #[error("bad sender or recipient address")]
+    BadAddress,
+    /// The mail server refused or could not be reached.
+    #[error("mail server: {0}")]
+    Transport(String),
+}
+
+/// Sends mail. Called by the mail outbox's delivery, after the token's
+/// transaction committed.
+#[tonic::async_trait]
 pub trait Mailer: Send + Sync + 'static {
-    /// Sends (or queues) `mail`; failures are the mailer's to log.
-    fn send(&self, mail: Mail);
+    /// Sends `mail`; `Ok` once the mail server has taken it.
+    async fn send(&self, mail: &Mail) -> Result<(), MailError>;
 }
 
 /// Logs a line per mail; the link only with `MAIL_LOG_LINKS=1`.
 #[derive(Debug, Default)]
 pub struct LogMailer;
 
+#[tonic::async_trait]
 impl Mailer for LogMailer {
-    fn send(&self, mail: Mail) {
+    async fn send(&self, mail: &Mail) -> Result<(), MailError> {
         let user = jazz_platform::ids::to_api(mail.user_id);
         tracing::info!(kind = ?mail.kind, user_id = %user, "mail sent for {user}");
         if std::env::var("MAIL_LOG_LINKS").as_deref() == Ok("1")
@@ -61,6 +100,7 @@ impl Mailer for LogMailer {
             // Development only: the operator asked to see links.
             tracing::info!(kind = ?mail.kind, user_id = %user, "link token: {token}");
         }
+        Ok(())
     }
 }
 
@@ -81,17 +121,42 @@ impl MemoryMailer {
         self.mails.lock().map(|mails| mails.clone()).unwrap_or_default()
     }
 
-    /// The token of the latest mail of `kind` to `to`.
+    /// The token of the latest mail of `kind` to `to`, if one was sent.
     pub fn latest_token(&self, to: &str, kind: MailKind) -> Option<String> {
         self.sent().into_iter().rev().find(|m| m.to == to && m.kind == kind).and_then(|m| m.token)
     }
+
+    /// Waits (up to `within`) until a mail of `kind` to `to` has been sent —
+    /// the relay sends queued mail moments after the commit — and returns
+    /// the token of the latest one.
+    pub async fn wait_token(&self, to: &str, kind: MailKind, within: Duration) -> Option<String> {
+        self.wait_count(to, kind, 1, within).await.then(|| self.latest_token(to, kind)).flatten()
+    }
+
+    /// Waits (up to `within`) until `count` mails of `kind` to `to` have
+    /// been sent; `false` when fewer came.
+    pub async fn wait_count(&self, to: &str, kind: MailKind, count: usize, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let sent = self.sent().iter().filter(|m| m.to == to && m.kind == kind).count();
+            if sent >= count {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
 }
 
+#[tonic::async_trait]
 impl Mailer for MemoryMailer {
-    fn send(&self, mail: Mail) {
+    async fn send(&self, mail: &Mail) -> Result<(), MailError> {
         if let Ok(mut mails) = self.mails.lock() {
-            mails.push(mail);
+            mails.push(mail.clone());
         }
+        Ok(())
     }
 }
 
@@ -125,8 +190,8 @@ impl SmtpConfig {
     }
 }
 
-/// Sends mail over SMTP (lettre), one task per mail so a slow server never
-/// holds up the call that caused it.
+/// Sends mail over SMTP (lettre). Off the request path: the outbox relay
+/// calls it, so a slow server holds up no caller.
 pub struct SmtpMailer {
     transport: lettre::AsyncSmtpTransport<lettre::Tokio1Executor>,
     config: SmtpConfig,
@@ -139,7 +204,7 @@ impl SmtpMailer {
         // does TLS and authentication towards the world.
         let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(config.host.clone())
             .port(config.port)
-            .timeout(Some(std::time::Duration::from_secs(10)))
+            .timeout(Some(Duration::from_secs(10)))
             .build();
         Self { transport, config }
     }
@@ -173,47 +238,37 @@ impl SmtpMailer {
     }
 }
 
+#[tonic::async_trait]
 impl Mailer for SmtpMailer {
-    fn send(&self, mail: Mail) {
+    async fn send(&self, mail: &Mail) -> Result<(), MailError> {
         use lettre::AsyncTransport as _;
-        let (subject, body) = self.compose(&mail);
-        let message = match (self.config.from.parse(), mail.to.parse()) {
-            (Ok(from), Ok(to)) => {
-                // Plain 7bit (lines up to 998 bytes, RFC 5322) keeps links
-                // whole: lettre's own choice turns lines over 76 characters
-                // into quoted-printable (`token=` becomes `token=3D`, split by
-                // soft line breaks), which mail readers that do not decode
-                // it turn into broken links. Used only when the text really
-                // is 7bit-safe; anything else gets lettre's encoding.
-                let crlf = body.replace("\r\n", "\n").replace('\n', "\r\n");
-                let seven_bit = crlf.bytes().all(|b| b.is_ascii() && b != 0)
-                    && crlf.split("\r\n").all(|line| line.len() <= 998 && !line.contains('\r'));
-                let body = if seven_bit {
-                    lettre::message::Body::dangerous_pre_encoded(
-                        crlf.into_bytes(),
-                        lettre::message::header::ContentTransferEncoding::SevenBit,
-                    )
-                } else {
-                    lettre::message::Body::new(body)
-                };
-                lettre::Message::builder().from(from).to(to).subject(subject).body(body)
-            }
-            _ => {
-                tracing::error!(kind = ?mail.kind, "mail not sent: bad sender or recipient address");
-                return;
-            }
+        let (subject, body) = self.compose(mail);
+        let (Ok(from), Ok(to)) = (self.config.from.parse(), mail.to.parse()) else {
+            return Err(MailError::BadAddress);
         };
-        let Ok(message) = message else {
-            tracing::error!(kind = ?mail.kind, "mail not sent: could not build the message");
-            return;
+        // Plain 7bit (lines up to 998 bytes, RFC 5322) keeps links whole:
+        // lettre's own choice turns lines over 76 characters into
+        // quoted-printable (`token=` becomes `token=3D`, split by soft line
+        // breaks), which mail readers that do not decode it turn into broken
+        // links. Used only when the text really is 7bit-safe; anything else
+        // gets lettre's encoding.
+        let crlf = body.replace("\r\n", "\n").replace('\n', "\r\n");
+        let seven_bit = crlf.bytes().all(|b| b.is_ascii() && b != 0)
+            && crlf.split("\r\n").all(|line| line.len() <= 998 && !line.contains('\r'));
+        let body = if seven_bit {
+            lettre::message::Body::dangerous_pre_encoded(
+                crlf.into_bytes(),
+                lettre::message::header::ContentTransferEncoding::SevenBit,
+            )
+        } else {
+            lettre::message::Body::new(body)
         };
-        let transport = self.transport.clone();
-        let (kind, user) = (mail.kind, jazz_platform::ids::to_api(mail.user_id));
-        tokio::spawn(async move {
-            match transport.send(message).await {
-                Ok(_) => tracing::info!(?kind, user_id = %user, "mail sent"),
-                Err(error) => tracing::error!(?kind, user_id = %user, %error, "mail not sent"),
-            }
-        });
+        let message = lettre::Message::builder()
+            .from(from)
+            .to(to)
+            .subject(subject)
+            .body(body)
+            .map_err(|_| MailError::BadAddress)?;
+        self.transport.send(message).await.map(drop).map_err(|error| MailError::Transport(error.to_string()))
     }
 }

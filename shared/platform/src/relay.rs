@@ -110,13 +110,42 @@ pub fn backoff(attempts: i32) -> chrono::Duration {
     chrono::Duration::seconds(2_i64.pow(exponent).min(3600))
 }
 
-/// Runs the relay every `interval` for the life of the process.
-pub fn spawn(pool: DbPool, deliver: Arc<dyn Deliver>, interval: Duration) -> tokio::task::JoinHandle<()> {
+/// Starts a relay round before the next tick: a handler that has just
+/// committed an event somebody waits for (a mail) wakes the relay instead
+/// of leaving it to the interval. Wakes while a round runs coalesce into
+/// one more round.
+#[derive(Debug, Clone, Default)]
+pub struct RelayWaker(Arc<tokio::sync::Notify>);
+
+impl RelayWaker {
+    /// A waker not yet tied to a relay (give it to [`spawn`]).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks for a round now. Call it after the commit, never inside the
+    /// transaction: the relay would not see the uncommitted row.
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// Runs the relay every `interval`, and whenever `waker` is woken, for the
+/// life of the process.
+pub fn spawn(
+    pool: DbPool,
+    deliver: Arc<dyn Deliver>,
+    interval: Duration,
+    waker: RelayWaker,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = waker.0.notified() => {}
+            }
             if let Err(error) = run_once(&pool, deliver.as_ref()).await {
                 tracing::warn!(%error, "outbox relay round failed");
             }

@@ -2,34 +2,32 @@
 //! principal and hands the request to its flow in `signup.rs` or
 //! `recovery.rs`; the linked provider accounts in `accounts.rs`.
 
-use std::sync::Arc;
-
 use jazz_contract::jazz::identity::v1::auth_service_server::AuthService;
 use jazz_contract::jazz::identity::v1::*;
 use jazz_platform::ServiceContext;
 use jazz_platform::principal::principal_of;
+use jazz_platform::relay::RelayWaker;
 use tonic::{Request, Response, Status};
 
 use super::{accounts, recovery, signin, signup};
 use crate::config::IdentityOptions;
 use crate::error::IdentityError;
-use crate::mail::Mailer;
 
 /// Handlers of `AuthService`.
 pub struct AuthApi {
     /// Pool, keys, configuration.
     pub(super) context: ServiceContext,
-    /// Where verification, reset and magic-link mails go.
-    pub(super) mailer: Arc<dyn Mailer>,
+    /// Woken after a commit that queued a mail, so it goes out at once.
+    pub(super) relay: RelayWaker,
     /// The provider-token key and the provider verifier.
     pub(super) options: IdentityOptions,
 }
 
 impl AuthApi {
-    /// Handlers over the service's shared context, mailing through `mailer`,
-    /// linking accounts with `options`.
-    pub fn new(context: ServiceContext, mailer: Arc<dyn Mailer>, options: IdentityOptions) -> Self {
-        Self { context, mailer, options }
+    /// Handlers over the service's shared context, waking `relay` when they
+    /// queue mail, linking accounts with `options`.
+    pub fn new(context: ServiceContext, relay: RelayWaker, options: IdentityOptions) -> Self {
+        Self { context, relay, options }
     }
 }
 

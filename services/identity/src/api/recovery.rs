@@ -18,15 +18,16 @@ use super::signin::record_failure;
 use super::support::{check_throttle, hash_password, open_session, verify_password, violation};
 use crate::domain::email::Email;
 use crate::domain::password_policy::{NewPassword, check_presented};
-use crate::domain::token::{SecretToken, hash_presented};
+use crate::domain::token::hash_presented;
 use crate::error::IdentityError;
-use crate::mail::{Mail, MailKind};
+use crate::mail::MailKind;
+use crate::mail_outbox;
 use crate::store::models::{SessionRow, UserRow};
 use crate::store::tokens::{self, Purpose};
 use crate::store::{sessions, users};
 
-/// RequestPasswordReset / RequestMagicLink: a link for a live account,
-/// nothing for an unknown one; the same OK either way.
+/// RequestPasswordReset / RequestMagicLink: a mail with a link queued for
+/// a live account, nothing for an unknown one; the same OK either way.
 pub async fn request_link(
     api: &AuthApi,
     principal: &Principal,
@@ -38,28 +39,18 @@ pub async fn request_link(
     let Some(user) = users::by_email(&mut conn, email.as_str()).await?.filter(UserRow::is_live) else {
         return Ok(());
     };
-    let action = match purpose {
-        Purpose::PasswordReset => "PASSWORD_RESET_REQUEST",
-        Purpose::MagicLink => "MAGIC_LINK_REQUEST",
-        Purpose::EmailVerification => "EMAIL_VERIFY_REQUEST",
+    let (action, kind) = match purpose {
+        Purpose::PasswordReset => ("PASSWORD_RESET_REQUEST", MailKind::PasswordReset),
+        Purpose::MagicLink => ("MAGIC_LINK_REQUEST", MailKind::MagicLink),
+        Purpose::EmailVerification => ("EMAIL_VERIFY_REQUEST", MailKind::Verification),
     };
-    let token = conn
-        .transaction(async |conn| {
-            let token = SecretToken::generate()?;
-            let id = tokens::insert(conn, &user.email, &token.hash, purpose, user.id).await?;
-            AuditEntry::new(principal, action, "verification_tokens", Some(to_api(id)))
-                .by_user(user.id)
-                .write(conn)
-                .await?;
-            Ok::<_, IdentityError>(token.text)
-        })
-        .await?;
-    let kind = match purpose {
-        Purpose::PasswordReset => MailKind::PasswordReset,
-        Purpose::MagicLink => MailKind::MagicLink,
-        Purpose::EmailVerification => MailKind::Verification,
-    };
-    api.mailer.send(Mail { to: user.email.clone(), user_id: user.id, kind, token: Some(token) });
+    conn.transaction(async |conn| {
+        mail_outbox::queue(conn, user.id, kind).await?;
+        AuditEntry::new(principal, action, "users", Some(to_api(user.id))).by_user(user.id).write(conn).await?;
+        Ok::<_, IdentityError>(())
+    })
+    .await?;
+    api.relay.wake();
     Ok(())
 }
 

@@ -1,6 +1,8 @@
 //! SignUp, VerifyEmail and RequestEmailVerification: the same answer for
 //! new and registered addresses (decisions.md #7), one transaction per
-//! change with its audit entry, mail only after commit.
+//! change with its audit entry; mail is queued in the outbox
+//! ([`crate::mail_outbox`]) and goes out once the relay is woken after the
+//! commit.
 
 use chrono::Utc;
 use diesel_async::AsyncConnection as _;
@@ -13,7 +15,6 @@ use jazz_platform::audit::AuditEntry;
 use jazz_platform::error::{FieldViolation, StoreError, Violations};
 use jazz_platform::ids::to_api;
 use jazz_platform::outbox::{self, events};
-use uuid::Uuid;
 
 use super::auth::AuthApi;
 use super::convert::{self, timestamp};
@@ -21,20 +22,25 @@ use super::support::{hash_password, open_session, request_id, violation};
 use crate::domain::email::Email;
 use crate::domain::fields;
 use crate::domain::password_policy::NewPassword;
-use crate::domain::token::{SecretToken, hash_presented};
+use crate::domain::token::hash_presented;
 use crate::error::IdentityError;
-use crate::mail::{Mail, MailKind};
+use crate::mail::MailKind;
+use crate::mail_outbox;
 use crate::store::tokens::{self, Purpose};
 use crate::store::users::{self, NewUser};
 
 enum Outcome {
-    Created(Uuid, String),
+    Created,
     Existing,
 }
 
+/// How often a mail of one kind may go to one address.
+const RESEND_INTERVAL: chrono::Duration = chrono::Duration::minutes(1);
+
 /// SignUp: validates everything, hashes the password (for known addresses
-/// too, so both take the same time), creates user + profile + token + audit
-/// + outbox event in one transaction, then mails.
+/// too, so both take the same time), creates user + profile + audit +
+/// outbox event + queued verification mail in one transaction. A known
+/// address gets an "already registered" mail instead (at most one a minute).
 pub async fn sign_up(
     api: &AuthApi,
     principal: &Principal,
@@ -91,8 +97,7 @@ pub async fn sign_up(
                 return Ok(Outcome::Existing);
             }
             let user = users::insert_with_profile(conn, &new_user).await?;
-            let token = SecretToken::generate()?;
-            tokens::insert(conn, email.as_str(), &token.hash, Purpose::EmailVerification, user.id).await?;
+            mail_outbox::queue(conn, user.id, MailKind::Verification).await?;
             AuditEntry::new(principal, "CREATE", "users", Some(to_api(user.id)))
                 .by_user(user.id)
                 .with_change(None, Some(user.audit_json()))
@@ -100,7 +105,7 @@ pub async fn sign_up(
                 .await?;
             let payload = serde_json::json!({ "user_id": to_api(user.id), "locale": user.locale });
             outbox::enqueue(conn, events::USER_CREATED, &to_api(user.id), payload).await?;
-            Ok(Outcome::Created(user.id, token.text))
+            Ok(Outcome::Created)
         })
         .await;
     let outcome = match result {
@@ -111,18 +116,15 @@ pub async fn sign_up(
         }
         other => other?,
     };
-    match outcome {
-        Outcome::Created(user_id, token) => {
-            let to = email.as_str().to_owned();
-            api.mailer.send(Mail { to, user_id, kind: MailKind::Verification, token: Some(token) });
-        }
-        Outcome::Existing => {
-            if let Some(user) = users::by_email(&mut conn, email.as_str()).await? {
-                let to = user.email.clone();
-                api.mailer.send(Mail { to, user_id: user.id, kind: MailKind::AlreadyRegistered, token: None });
-            }
+    if let Outcome::Existing = outcome
+        && let Some(user) = users::by_email(&mut conn, email.as_str()).await?
+    {
+        let since = Utc::now() - RESEND_INTERVAL;
+        if !mail_outbox::queued_since(&mut conn, user.id, MailKind::AlreadyRegistered, since).await? {
+            mail_outbox::queue(&mut conn, user.id, MailKind::AlreadyRegistered).await?;
         }
     }
+    api.relay.wake();
     Ok(SignUpResponse {})
 }
 
@@ -167,8 +169,8 @@ pub async fn verify_email(
 }
 
 /// RequestEmailVerification: a fresh link for an unverified account (the
-/// caller's own when signed in), at most one per address per minute;
-/// always OK for a well-formed request.
+/// caller's own when signed in), at most one a minute; always OK for a
+/// well-formed request.
 pub async fn request_email_verification(
     api: &AuthApi,
     principal: &Principal,
@@ -186,28 +188,19 @@ pub async fn request_email_verification(
     let Some(user) = user.filter(|u| u.is_live() && u.email_verified.is_none()) else {
         return Ok(RequestEmailVerificationResponse {});
     };
-    let since = Utc::now() - chrono::Duration::minutes(1);
-    let token = conn
-        .transaction(async |conn| {
-            if tokens::made_since(conn, &user.email, Purpose::EmailVerification, since).await? {
-                return Ok(None);
-            }
-            let token = SecretToken::generate()?;
-            let id = tokens::insert(conn, &user.email, &token.hash, Purpose::EmailVerification, user.id).await?;
-            AuditEntry::new(principal, "EMAIL_VERIFY_REQUEST", "verification_tokens", Some(to_api(id)))
-                .by_user(user.id)
-                .write(conn)
-                .await?;
-            Ok::<_, IdentityError>(Some(token.text))
-        })
-        .await?;
-    if let Some(token) = token {
-        api.mailer.send(Mail {
-            to: user.email.clone(),
-            user_id: user.id,
-            kind: MailKind::Verification,
-            token: Some(token),
-        });
-    }
+    let since = Utc::now() - RESEND_INTERVAL;
+    conn.transaction(async |conn| {
+        if mail_outbox::queued_since(conn, user.id, MailKind::Verification, since).await? {
+            return Ok(());
+        }
+        mail_outbox::queue(conn, user.id, MailKind::Verification).await?;
+        AuditEntry::new(principal, "EMAIL_VERIFY_REQUEST", "users", Some(to_api(user.id)))
+            .by_user(user.id)
+            .write(conn)
+            .await?;
+        Ok::<_, IdentityError>(())
+    })
+    .await?;
+    api.relay.wake();
     Ok(RequestEmailVerificationResponse {})
 }

@@ -9,7 +9,7 @@ use jazz_platform::error::{FieldViolation, Violations};
 pub const MAX_TOKEN_BYTES: usize = 8192;
 
 /// The providers the contract names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Provider {
     /// Google (OIDC).
     Google,
@@ -20,6 +20,9 @@ pub enum Provider {
 }
 
 impl Provider {
+    /// Every provider.
+    pub const ALL: [Self; 3] = [Self::Google, Self::Apple, Self::Facebook];
+
     /// The API and stored name.
     pub fn as_str(self) -> &'static str {
         match self {

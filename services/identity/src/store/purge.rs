@@ -1,13 +1,14 @@
 //! The hard delete of an account past its retention window: the user row
 //! (profile, sessions, accounts and user-bound tokens go with it by
 //! `ON DELETE CASCADE`), the rows keyed only by email (sign-in attempts,
-//! tokens without a user), and the user's traces in the audit log (the
-//! entries stay, with user, client and before/after data cleared).
+//! tokens without a user), the user's past outbox events, and the user's
+//! traces in the audit log (the entries stay, with user, client and
+//! before/after data cleared).
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use jazz_platform::schema::audit_logs as l;
+use jazz_platform::schema::{audit_logs as l, outbox_events as o};
 use uuid::Uuid;
 
 use crate::schema::{sign_in_attempts as a, users as u, verification_tokens as t};
@@ -49,6 +50,9 @@ pub async fn erase(conn: &mut AsyncPgConnection, id: Uuid, email: &str) -> Query
         .set(l::entity_id.eq(None::<String>))
         .execute(conn)
         .await?;
+    // Its past events (sign-up, deletion, queued mails) name the user too;
+    // the USER_PURGED event the caller writes next is all that must remain.
+    diesel::delete(o::table.filter(o::aggregate_id.eq(&api_id))).execute(conn).await?;
     diesel::delete(u::table.find(id)).execute(conn).await?;
     Ok(cleared)
 }

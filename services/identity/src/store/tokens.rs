@@ -2,7 +2,7 @@
 //! one atomic UPDATE so that of any number of concurrent redemptions
 //! exactly one wins.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use diesel::dsl::now;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -82,19 +82,7 @@ pub async fn consume(conn: &mut AsyncPgConnection, hash: &str, purpose: Purpose)
     Ok(row.and_then(|(id, user)| user.map(|user| (id, user))))
 }
 
-/// Whether a token for `identifier` and `purpose` was made after `since`.
-pub async fn made_since(
-    conn: &mut AsyncPgConnection,
-    identifier: &str,
-    purpose: Purpose,
-    since: DateTime<Utc>,
-) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        t::table
-            .filter(t::identifier.eq(identifier))
-            .filter(t::purpose.eq(purpose.as_str()))
-            .filter(t::created_at.gt(since)),
-    ))
-    .get_result(conn)
-    .await
+/// Deletes the token `id` (one whose mail could not be sent).
+pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+    diesel::delete(t::table.find(id)).execute(conn).await
 }

@@ -8,10 +8,12 @@
 //! client id as audience; an OAuth access token against the provider's
 //! token-info endpoint), so it sits behind [`ProviderVerifier`].
 //!
-//! [`NoProviders`] is the default: no provider is configured on this server
-//! yet, and every LinkAccount is refused with INVALID_ARGUMENT on `provider`
-//! (nothing is stored). Tests pass their own verifier to
-//! [`crate::build_with_options`].
+//! [`oidc::OidcVerifier`] checks OpenID Connect ID tokens for the providers
+//! configured in the environment (`OAUTH_<PROVIDER>_ISSUER` and
+//! `OAUTH_<PROVIDER>_CLIENT_IDS`); a provider not configured is refused with
+//! INVALID_ARGUMENT on `provider`, and nothing is stored.
+
+pub mod oidc;
 
 use crate::domain::providers::{Provider, ProviderTokens};
 
@@ -33,6 +35,9 @@ pub enum VerifyError {
     /// The provider rejected the tokens (expired, wrong audience, forged).
     #[error("provider rejected the tokens")]
     Rejected,
+    /// This provider is verified by its ID token, and none was sent.
+    #[error("an ID token is required")]
+    IdTokenRequired,
     /// The provider could not be reached; the client may retry.
     #[error("provider unavailable: {0}")]
     Unavailable(String),
@@ -43,15 +48,4 @@ pub enum VerifyError {
 pub trait ProviderVerifier: Send + Sync + 'static {
     /// The account the tokens belong to, or why they are not accepted.
     async fn verify(&self, provider: Provider, tokens: &ProviderTokens) -> Result<VerifiedAccount, VerifyError>;
-}
-
-/// No provider configured: every link is refused.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoProviders;
-
-#[tonic::async_trait]
-impl ProviderVerifier for NoProviders {
-    async fn verify(&self, _provider: Provider, _tokens: &ProviderTokens) -> Result<VerifiedAccount, VerifyError> {
-        Err(VerifyError::NotConfigured)
-    }
 }
