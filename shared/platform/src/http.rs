@@ -97,8 +97,7 @@ impl HttpClient {
             return Err(HttpError::BadUrl);
         }
         let exchange = async {
-            let response =
-                self.inner.request(request).await.map_err(|error| HttpError::Transport(describe(&error)))?;
+            let response = self.inner.request(request).await.map_err(|error| HttpError::Transport(describe(&error)))?;
             let (parts, body) = response.into_parts();
             let body = Limited::new(body, self.max_body).collect().await.map_err(|error| {
                 if error.is::<http_body_util::LengthLimitError>() {
