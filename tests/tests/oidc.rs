@@ -7,24 +7,12 @@ use identity::oauth::oidc::{OidcConfig, OidcVerifier};
 use identity::oauth::{ProviderVerifier as _, VerifiedAccount, VerifyError};
 use jazz_e2e::oidc::{CLIENT_ID, OidcStandIn, Signer};
 
-fn id_token(token: String) -> ProviderTokens {
-    ProviderTokens {
-        id_token: Some(token),
-        access_token: None,
-        refresh_token: None,
-        token_type: None,
-        scope: None,
-        expires_at: None,
-        session_state: None,
-    }
-}
-
 fn verifier_for(oidc: &OidcStandIn) -> anyhow::Result<OidcVerifier> {
     OidcVerifier::new([(Provider::Google, OidcConfig::new(&oidc.issuer, &["other-app", CLIENT_ID]))])
 }
 
 async fn verify(verifier: &OidcVerifier, token: String) -> Result<VerifiedAccount, VerifyError> {
-    verifier.verify(Provider::Google, &id_token(token)).await
+    verifier.verify(Provider::Google, &ProviderTokens::id_token_only(token)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use crate::domain::token::SecretToken;
 use crate::error::IdentityError;
-use crate::mail::{Mail, MailKind, Mailer};
+use crate::mail::{Mail, MailError, MailKind, Mailer};
 use crate::store::models::UserRow;
 use crate::store::tokens::{self, Purpose};
 use crate::store::users;
@@ -131,7 +131,14 @@ impl MailDelivery {
                 {
                     tracing::warn!(%cleanup, "could not delete the token of an unsent mail (it expires by itself)");
                 }
-                Err(MailSendError::Mailer(error.to_string()))
+                match error {
+                    // Retrying cannot mend an address; the mail is dropped.
+                    MailError::BadAddress => {
+                        tracing::error!(kind = kind.as_str(), user_id = %to_api(user_id), "mail dropped: {error}");
+                        Ok(())
+                    }
+                    MailError::Transport(reason) => Err(MailSendError::Mailer(reason)),
+                }
             }
         }
     }

@@ -117,6 +117,19 @@ impl ProviderTokens {
         }
     }
 
+    /// Only an ID token (what a provider's sign-in SDK hands the app).
+    pub fn id_token_only(id_token: String) -> Self {
+        Self {
+            id_token: Some(id_token),
+            access_token: None,
+            refresh_token: None,
+            token_type: None,
+            scope: None,
+            expires_at: None,
+            session_state: None,
+        }
+    }
+
     /// Whether an ID token or an access token was given (one is required).
     pub fn has_token(&self) -> bool {
         self.id_token.is_some() || self.access_token.is_some()

@@ -254,15 +254,7 @@ mod tests {
         // An issuer nobody listens on: reaching it would be Unavailable, so
         // Rejected proves the token was refused before any fetch.
         let verifier = OidcVerifier::new([(Provider::Google, OidcConfig::new("http://127.0.0.1:9", &["app"]))])?;
-        let tokens = |id: &str| ProviderTokens {
-            id_token: Some(id.into()),
-            access_token: None,
-            refresh_token: None,
-            token_type: None,
-            scope: None,
-            expires_at: None,
-            session_state: None,
-        };
+        let tokens = |id: &str| ProviderTokens::id_token_only(id.into());
         // {"alg":"none"} and {"alg":"HS256"} headers.
         for token in ["not-a-jwt", "eyJhbGciOiJub25lIn0.e30.", "eyJhbGciOiJIUzI1NiJ9.e30.c2ln"] {
             assert_eq!(verifier.verify(Provider::Google, &tokens(token)).await, Err(VerifyError::Rejected), "{token}");
