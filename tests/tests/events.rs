@@ -76,7 +76,8 @@ async fn a_new_user_gets_a_free_subscription_through_the_outbox() -> anyhow::Res
     for _ in 0..50 {
         delivered = count(
             &mut identity_db,
-            "SELECT count(*) AS n FROM outbox_events WHERE aggregate_id = $1 AND status = 'delivered'",
+            "SELECT count(*) AS n FROM outbox_events WHERE aggregate_id = $1 AND status = 'delivered' \
+             AND event_type = 'identity.user_created'",
             &jazz_platform::ids::to_api(user.id),
         )
         .await?;

@@ -185,6 +185,17 @@ impl From<jazz_platform::page_token::InvalidPageToken> for ContentError {
     }
 }
 
+impl From<jazz_platform::audit_list::AuditListError> for ContentError {
+    fn from(error: jazz_platform::audit_list::AuditListError) -> Self {
+        use jazz_platform::audit_list::AuditListError;
+        match error {
+            AuditListError::Invalid(violations) => Self::Invalid(violations),
+            AuditListError::InvalidPageToken => Self::bad_page_token(),
+            AuditListError::Store(store) => Self::Store(store),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

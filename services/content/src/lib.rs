@@ -8,6 +8,7 @@ pub mod api;
 pub mod billing;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod schema;
 pub mod store;
 
@@ -30,9 +31,19 @@ pub const MIGRATIONS: ServiceMigrations = ServiceMigrations { service: &OWN_MIGR
 pub const PARTITIONED_TABLES: &[&str] = &["audit_logs"];
 
 /// Builds the service from `config`: migrations checked (or applied), pool
-/// open, listener bound. Serve it with [`Application::run_until_stopped`].
+/// open, outbox relay started ([`events::ContentEvents`]), listener bound.
+/// Serve it with [`Application::run_until_stopped`].
 pub async fn build(config: ServiceConfig) -> anyhow::Result<Application> {
     let context = ServiceContext::prepare(config, MIGRATIONS, PARTITIONED_TABLES).await?;
+    let events = events::ContentEvents::new(&context.config.peers, context.principal_key.clone())?;
+    // Nothing waits on content's events, so the interval is soon enough: no
+    // handler wakes the relay.
+    jazz_platform::relay::spawn(
+        context.pool.clone(),
+        std::sync::Arc::new(events),
+        context.config.relay_interval,
+        jazz_platform::relay::RelayWaker::new(),
+    );
     Application::bind(&context, routes(&context), health_names()).await
 }
 

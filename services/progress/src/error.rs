@@ -116,6 +116,17 @@ impl From<jazz_platform::page_token::InvalidPageToken> for ProgressError {
     }
 }
 
+impl From<jazz_platform::audit_list::AuditListError> for ProgressError {
+    fn from(error: jazz_platform::audit_list::AuditListError) -> Self {
+        use jazz_platform::audit_list::AuditListError;
+        match error {
+            AuditListError::Invalid(violations) => Self::Invalid(violations),
+            AuditListError::InvalidPageToken => Self::InvalidPageToken,
+            AuditListError::Store(store) => Self::Store(store),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -49,3 +49,19 @@ pub async fn store(
         .await?;
     Ok(inserted == 1)
 }
+
+/// Erasure: deletes the stored answers of every scope that starts with
+/// `prefix` (e.g. `"progress."`) and ends with `:<user ULID>` — the form of
+/// per-caller scopes — since those answers hold the user's data. Returns how
+/// many were deleted. Call it inside the purge's transaction.
+pub async fn forget_user(conn: &mut AsyncPgConnection, prefix: &str, user: uuid::Uuid) -> QueryResult<usize> {
+    let escaped: String = prefix
+        .chars()
+        .flat_map(|c| match c {
+            '\\' | '%' | '_' => vec!['\\', c],
+            other => vec![other],
+        })
+        .collect();
+    let pattern = format!("{escaped}%:{}", crate::ids::to_api(user));
+    diesel::delete(ik::table.filter(ik::scope.like(pattern))).execute(conn).await
+}

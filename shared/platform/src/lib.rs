@@ -5,9 +5,12 @@
 
 pub mod app;
 pub mod audit;
+pub mod audit_list;
+pub mod audit_trail;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod deadline;
 pub mod error;
 pub mod http;
 pub mod idempotency;

@@ -1,14 +1,17 @@
 //! `jazz.content.v1.ContentInternalService` (internal; service principals
-//! only): content references for progress and the user purge.
+//! only): content references for progress, the user purge and content's
+//! audit log (the platform's `ListAuditLogs`).
 
 use diesel_async::AsyncConnection as _;
 use jazz_contract::jazz::content::v1::content_internal_service_server::ContentInternalService;
 use jazz_contract::jazz::content::v1::*;
 use jazz_platform::ServiceContext;
 use jazz_platform::audit::AuditEntry;
+use jazz_platform::audit_list::{self, AuditListRequest};
 use jazz_platform::error::Violations;
 use jazz_platform::ids::{parse_id, to_api};
 use jazz_platform::outbox::{self, events};
+use jazz_platform::page_token::PageSigner;
 use jazz_platform::principal::principal_of;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -21,12 +24,15 @@ use crate::store::{content, saved, social};
 /// Handlers of `ContentInternalService`.
 pub struct ContentInternalApi {
     context: ServiceContext,
+    /// Signs the audit log's page tokens.
+    pages: PageSigner,
 }
 
 impl ContentInternalApi {
     /// Handlers over the service's shared context.
     pub fn new(context: ServiceContext) -> Self {
-        Self { context }
+        let pages = PageSigner::new(&context.config.principal_secret, "content");
+        Self { context, pages }
     }
 }
 
@@ -82,7 +88,7 @@ impl ContentInternalApi {
                 let payload = serde_json::json!({"content_id": to_api(*id), "user_id": to_api(user), "hard": true});
                 outbox::enqueue(conn, events::CONTENT_DELETED, &to_api(*id), payload).await?;
             }
-            clear_audit_user(conn, user).await?;
+            jazz_platform::audit::forget_user(conn, user).await?;
             AuditEntry::new(principal, "USER_PURGE", "generated_content", Some(to_api(user)))
                 .with_change(None, Some(serde_json::json!({"items": items.len(), "likes": likes, "saved": entries})))
                 .write(conn)
@@ -98,13 +104,6 @@ async fn purge_items(conn: &mut diesel_async::AsyncPgConnection, user: Uuid) -> 
     use diesel::prelude::*;
     use diesel_async::RunQueryDsl;
     diesel::delete(gc::table.filter(gc::user_id.eq(user))).returning(gc::id).get_results(conn).await
-}
-
-async fn clear_audit_user(conn: &mut diesel_async::AsyncPgConnection, user: Uuid) -> diesel::QueryResult<usize> {
-    use diesel::prelude::*;
-    use diesel_async::RunQueryDsl;
-    use jazz_platform::schema::audit_logs as al;
-    diesel::update(al::table.filter(al::user_id.eq(user))).set(al::user_id.eq(None::<Uuid>)).execute(conn).await
 }
 
 #[tonic::async_trait]
@@ -141,5 +140,18 @@ impl ContentInternalService for ContentInternalApi {
         let principal = principal_of(&request)?.clone();
         principal.require_service()?;
         Ok(Response::new(self.purge(&principal, request.into_inner()).await?))
+    }
+
+    async fn list_audit_logs(
+        &self,
+        request: Request<ListAuditLogsRequest>,
+    ) -> Result<Response<ListAuditLogsResponse>, Status> {
+        principal_of(&request)?.require_service()?;
+        let ListAuditLogsRequest { user_id, start_time, end_time, page_size, page_token } = request.into_inner();
+        let request = AuditListRequest { user_id, start_time, end_time, page_size, page_token };
+        let page = audit_list::list_page(&self.context.pool, "content", &self.pages, request)
+            .await
+            .map_err(ContentError::from)?;
+        Ok(Response::new(ListAuditLogsResponse { entries: page.entries, next_page_token: page.next_page_token }))
     }
 }

@@ -10,9 +10,13 @@ use uuid::Uuid;
 use crate::error::ProgressError;
 use jazz_platform::idempotency;
 
+/// How every progress replay scope starts (a purge deletes the user's
+/// scopes by it, `idempotency::forget_user`).
+pub const SCOPE_PREFIX: &str = "progress.";
+
 /// The replay scope of a method and caller (two users' ids never meet).
 pub fn scope(method: &str, user: Uuid) -> String {
-    format!("progress.{method}:{}", to_api(user))
+    format!("{SCOPE_PREFIX}{method}:{}", to_api(user))
 }
 
 /// The digest of a request's arguments, to refuse a reused id.

@@ -1,6 +1,7 @@
 //! Diesel queries. Each takes `&mut AsyncPgConnection`; the handler owns
 //! the transaction (and writes the audit row in it).
 
+pub mod erasure;
 pub mod models;
 pub mod practice;
 pub mod progress;

@@ -1,0 +1,95 @@
+//! Delivery of content's outbox events to the services that consume them
+//! (run by the platform relay, at least once; receivers apply each event id
+//! once).
+//!
+//! | event | receivers |
+//! |---|---|
+//! | `content.content_deleted`, `hard: true` (item purged) | progress `HandleContentDeleted` (the seed's Cascade / SetNull) |
+//! | `content.content_deleted`, `hard: false` (soft delete) | none: the item may still be restored within the window, so nobody drops references yet; the purge after the window writes a `hard: true` event |
+//!
+//! Unlike identity's relay, an UNIMPLEMENTED answer is retried rather than
+//! taken as delivered: progress has the handler, so UNIMPLEMENTED means an
+//! older progress is still deployed, and skipping would lose the effect.
+
+use std::time::Duration;
+
+use jazz_contract::jazz::progress::v1::HandleContentDeletedRequest;
+use jazz_contract::jazz::progress::v1::progress_internal_service_client::ProgressInternalServiceClient;
+use jazz_platform::config::PeerUrls;
+use jazz_platform::ids::to_api;
+use jazz_platform::outbox::events;
+use jazz_platform::relay::{Deliver, OutboxEvent};
+use jazz_platform::{Principal, PrincipalKey};
+use tonic::transport::{Channel, Endpoint};
+
+/// How long one delivery call may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Content's receivers.
+pub struct ContentEvents {
+    progress: ProgressInternalServiceClient<Channel>,
+    key: PrincipalKey,
+}
+
+/// True for the deletions that reach other services: purges, not soft
+/// deletes (a payload without `hard` is treated as soft).
+fn is_purge(event: &OutboxEvent) -> bool {
+    event.payload.get("hard").and_then(serde_json::Value::as_bool).unwrap_or(false)
+}
+
+impl ContentEvents {
+    /// Receivers at the configured peer addresses (connected lazily).
+    pub fn new(peers: &PeerUrls, key: PrincipalKey) -> anyhow::Result<Self> {
+        let channel = Endpoint::from_shared(peers.progress.clone())?.connect_timeout(CALL_TIMEOUT).connect_lazy();
+        Ok(Self { progress: ProgressInternalServiceClient::new(channel), key })
+    }
+
+    fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        request.set_timeout(CALL_TIMEOUT);
+        self.key.attach(&mut request, &Principal::service("content"));
+        request
+    }
+}
+
+#[tonic::async_trait]
+impl Deliver for ContentEvents {
+    async fn deliver(&self, event: &OutboxEvent) -> Result<(), String> {
+        match event.event_type.as_str() {
+            events::CONTENT_DELETED if is_purge(event) => {
+                let request = self.request(HandleContentDeletedRequest {
+                    event_id: to_api(event.id),
+                    content_id: event.aggregate_id.clone(),
+                });
+                self.progress.clone().handle_content_deleted(request).await.map(drop).map_err(|status| {
+                    format!("progress.HandleContentDeleted: {:?} {}", status.code(), status.message())
+                })
+            }
+            // No receiver: delivered means "nobody else needs it".
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(payload: serde_json::Value) -> OutboxEvent {
+        OutboxEvent {
+            id: jazz_platform::ids::new_id(),
+            event_type: events::CONTENT_DELETED.into(),
+            aggregate_id: to_api(jazz_platform::ids::new_id()),
+            payload,
+            attempts: 0,
+            created_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn only_purges_reach_progress() {
+        assert!(is_purge(&event(serde_json::json!({"hard": true}))));
+        assert!(!is_purge(&event(serde_json::json!({"hard": false}))));
+        assert!(!is_purge(&event(serde_json::json!({}))));
+    }
+}
