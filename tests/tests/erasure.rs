@@ -129,7 +129,12 @@ impl Env {
     /// Rows anywhere in progress's database that mention `user` (as uuid or
     /// ULID, in any column; replay answers are searched as bytes).
     async fn traces_of(&self, user: Uuid) -> anyhow::Result<i64> {
-        let mut conn = self.sql(ServiceName::Progress).await?;
+        self.traces_in(ServiceName::Progress, user).await
+    }
+
+    /// Rows anywhere in `service`'s database that mention `user`.
+    async fn traces_in(&self, service: ServiceName, user: Uuid) -> anyhow::Result<i64> {
+        let mut conn = self.sql(service).await?;
         let tables: Vec<Name> = diesel::sql_query(
             "SELECT c.relname::text AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition \
@@ -327,6 +332,7 @@ async fn a_purged_item_reaches_progress_through_the_relay_and_a_soft_delete_does
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(status, "delivered");
+    assert_eq!(env.traces_in(ServiceName::Content, owner).await?, 0, "content holds nothing of the purged owner");
 
     // A redelivery of the same event is a duplicate and changes nothing.
     let before = env.snapshot().await?;

@@ -79,6 +79,18 @@ pub enum IdentityError {
     /// A database failure.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// GetUserAuditTrail: a service's audit log did not answer (the reason
+    /// is logged, never returned).
+    #[error("{service} audit log unavailable: {reason}")]
+    PeerUnavailable {
+        /// Which service.
+        service: &'static str,
+        /// What happened.
+        reason: String,
+    },
+    /// GetUserAuditTrail: the caller's deadline left no time to finish.
+    #[error("audit trail deadline passed")]
+    TrailTimedOut,
     /// Password hashing failed (never the caller's fault).
     #[error(transparent)]
     Hash(#[from] crate::domain::password::HashError),
@@ -174,6 +186,13 @@ impl From<IdentityError> for Status {
             IdentityError::Provider(crate::oauth::VerifyError::Unavailable(ref reason)) => {
                 tracing::warn!(%reason, "provider unavailable");
                 Status::unavailable("the provider could not be reached; retry the call")
+            }
+            IdentityError::PeerUnavailable { service, ref reason } => {
+                tracing::warn!(service, %reason, "audit trail incomplete");
+                Status::unavailable(format!("the {service} audit log did not answer; retry the call"))
+            }
+            IdentityError::TrailTimedOut => {
+                Status::unavailable("the audit logs did not all answer within the deadline; retry the call")
             }
             IdentityError::AccountAlreadyLinked => with_reason(
                 Code::AlreadyExists,

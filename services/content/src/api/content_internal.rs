@@ -84,13 +84,22 @@ impl ContentInternalApi {
             let likes = social::purge_likes(conn, user).await?;
             let entries = saved::purge(conn, user).await?;
             let items = purge_items(conn, user).await?;
+            forget_item_events(conn, &items).await?;
             for id in &items {
-                let payload = serde_json::json!({"content_id": to_api(*id), "user_id": to_api(user), "hard": true});
+                // No user id: the event outlives the purge in content's outbox.
+                let payload = serde_json::json!({"content_id": to_api(*id), "hard": true});
                 outbox::enqueue(conn, events::CONTENT_DELETED, &to_api(*id), payload).await?;
             }
             jazz_platform::audit::forget_user(conn, user).await?;
-            AuditEntry::new(principal, "USER_PURGE", "generated_content", Some(to_api(user)))
-                .with_change(None, Some(serde_json::json!({"items": items.len(), "likes": likes, "saved": entries})))
+            let replays = jazz_platform::idempotency::forget_user(conn, super::replay::SCOPE_PREFIX, user).await?;
+            // The entry keeps what was erased, not whose it was.
+            AuditEntry::new(principal, "USER_PURGE", "generated_content", None)
+                .with_change(
+                    None,
+                    Some(
+                        serde_json::json!({"items": items.len(), "likes": likes, "saved": entries, "replays": replays}),
+                    ),
+                )
                 .write(conn)
                 .await?;
             Ok::<_, ContentError>(PurgeUserResponse { duplicate: false })
@@ -104,6 +113,16 @@ async fn purge_items(conn: &mut diesel_async::AsyncPgConnection, user: Uuid) -> 
     use diesel::prelude::*;
     use diesel_async::RunQueryDsl;
     diesel::delete(gc::table.filter(gc::user_id.eq(user))).returning(gc::id).get_results(conn).await
+}
+
+/// Deletes the past events of purged items (their soft deletes name the
+/// owner), before the purge writes each item's final `hard` event.
+async fn forget_item_events(conn: &mut diesel_async::AsyncPgConnection, items: &[Uuid]) -> diesel::QueryResult<usize> {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use jazz_platform::schema::outbox_events as o;
+    let ids: Vec<String> = items.iter().map(|id| to_api(*id)).collect();
+    diesel::delete(o::table.filter(o::aggregate_id.eq_any(ids))).execute(conn).await
 }
 
 #[tonic::async_trait]

@@ -10,9 +10,12 @@ use uuid::Uuid;
 use crate::error::ContentError;
 use jazz_platform::idempotency;
 
+/// What every content replay scope starts with (the purge forgets them).
+pub const SCOPE_PREFIX: &str = "content.";
+
 /// The replay scope of a method and caller (two users' ids never meet).
 pub fn scope(method: &str, user: Uuid) -> String {
-    format!("content.{method}:{}", to_api(user))
+    format!("{SCOPE_PREFIX}{method}:{}", to_api(user))
 }
 
 /// The digest of a request's arguments, to refuse a reused id.

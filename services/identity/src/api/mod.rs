@@ -7,6 +7,7 @@
 mod accounts;
 mod admin_flags;
 mod audit_list;
+mod audit_trail;
 mod auth;
 mod convert;
 mod feature_flag;
