@@ -3,6 +3,7 @@
 //! ports, exactly as `make run` wires it, minus the processes.
 
 pub mod oidc;
+pub mod stripe;
 
 use std::net::SocketAddr;
 use std::time::Duration;

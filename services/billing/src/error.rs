@@ -16,6 +16,9 @@ use uuid::Uuid;
 
 use crate::domain::catalogue::CatalogueError;
 use crate::domain::tier::Tier;
+use crate::stripe::StripeError;
+use crate::stripe::event::PayloadError;
+use crate::stripe::signature::SignatureError;
 
 /// The `ErrorInfo` domain of every billing error.
 pub const DOMAIN: &str = "billing.jazz";
@@ -75,6 +78,30 @@ pub enum BillingError {
     /// Period arithmetic left chrono's range (a corrupt stored date).
     #[error("billing period out of range")]
     PeriodOutOfRange,
+    /// StartCheckout while a paid subscription is in force.
+    #[error("already subscribed")]
+    AlreadySubscribed,
+    /// OpenBillingPortal before any checkout.
+    #[error("no billing account")]
+    NoBillingAccount,
+    /// A `request_id` first used with other arguments.
+    #[error("request_id reused with other arguments")]
+    RequestIdReused,
+    /// A Stripe call failed.
+    #[error(transparent)]
+    Stripe(#[from] StripeError),
+    /// A webhook whose signature does not verify (never logged with it).
+    #[error("webhook signature refused: {0}")]
+    SignatureInvalid(#[from] SignatureError),
+    /// A verified webhook body that is not a Stripe event.
+    #[error(transparent)]
+    PayloadInvalid(#[from] PayloadError),
+    /// No webhook secret configured: nothing can be verified.
+    #[error("STRIPE_WEBHOOK_SECRET is not configured")]
+    WebhookNotConfigured,
+    /// A stored replay answer that does not decode.
+    #[error("stored answer unreadable: {0}")]
+    Corrupt(String),
     /// A database failure.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -154,8 +181,67 @@ impl From<BillingError> for Status {
             BillingError::Catalogue(ref inner) => internal(inner),
             BillingError::PlanMissing(_) => internal(&error),
             BillingError::PeriodOutOfRange => internal(&error),
+            BillingError::AlreadySubscribed => with_reason(
+                Code::FailedPrecondition,
+                "a paid subscription is already in force; change plans in the billing portal",
+                "ALREADY_SUBSCRIBED",
+                DOMAIN,
+            ),
+            BillingError::NoBillingAccount => with_reason(
+                Code::FailedPrecondition,
+                "there is no billing account yet; start a checkout first",
+                "NO_BILLING_ACCOUNT",
+                DOMAIN,
+            ),
+            BillingError::RequestIdReused => {
+                let description = "was used before with other arguments";
+                let mut details = ErrorDetails::with_bad_request_violation("request_id", description);
+                details.set_error_info("REQUEST_ID_REUSED", DOMAIN, HashMap::new());
+                Status::with_error_details(Code::InvalidArgument, format!("invalid request_id: {description}"), details)
+            }
+            BillingError::Stripe(stripe) => stripe_status(stripe),
+            BillingError::SignatureInvalid(reason) => {
+                // The reason is logged, not answered: a prober learns nothing.
+                tracing::warn!(%reason, "stripe webhook refused");
+                with_reason(Code::InvalidArgument, "invalid Stripe signature", "STRIPE_SIGNATURE_INVALID", DOMAIN)
+            }
+            BillingError::PayloadInvalid(reason) => {
+                tracing::warn!(%reason, "stripe webhook refused");
+                with_reason(Code::InvalidArgument, "not a Stripe event", "STRIPE_PAYLOAD_INVALID", DOMAIN)
+            }
+            BillingError::WebhookNotConfigured => {
+                tracing::error!("stripe webhook received but STRIPE_WEBHOOK_SECRET is not set");
+                Status::unavailable("webhooks are not configured")
+            }
+            BillingError::Corrupt(_) => internal(&error),
             BillingError::Store(store) => Status::from(store),
         }
+    }
+}
+
+/// A failed Stripe call: never Stripe's own text, which is only logged.
+fn stripe_status(error: StripeError) -> Status {
+    let unavailable = "the payment provider is unavailable; retry with the same request_id";
+    match error {
+        StripeError::NotConfigured => {
+            tracing::error!("a Stripe call was needed but STRIPE_SECRET_KEY is not set");
+            with_reason(Code::Unavailable, "payments are not available", "PAYMENTS_UNAVAILABLE", DOMAIN)
+        }
+        StripeError::Unavailable(ref reason) => {
+            tracing::warn!(%reason, "stripe unavailable");
+            with_reason(Code::Unavailable, unavailable, "PAYMENT_PROVIDER_UNAVAILABLE", DOMAIN)
+        }
+        StripeError::Conflict => Status::aborted("a concurrent request is in progress; retry"),
+        StripeError::Refused { status, ref code } => {
+            tracing::warn!(status, %code, "stripe refused a request");
+            with_reason(
+                Code::FailedPrecondition,
+                "the payment provider refused the request",
+                "PAYMENT_PROVIDER_REFUSED",
+                DOMAIN,
+            )
+        }
+        StripeError::Unauthorized(_) | StripeError::BadAnswer(_) => internal(&error),
     }
 }
 
@@ -187,6 +273,22 @@ mod tests {
         });
         assert_eq!(status.code(), Code::FailedPrecondition);
         assert_eq!(status.get_details_error_info().map(|i| i.reason), Some("PLAN_REQUIRED".into()));
+    }
+
+    #[test]
+    fn stripe_failures_never_show_stripes_text() {
+        let status = Status::from(BillingError::Stripe(StripeError::Unavailable("connect refused 10.0.0.1".into())));
+        assert_eq!(status.code(), Code::Unavailable);
+        assert!(!status.message().contains("10.0.0.1"));
+        let refused = StripeError::Refused { status: 400, code: "resource_missing".into() };
+        let status = Status::from(BillingError::Stripe(refused));
+        assert_eq!(status.code(), Code::FailedPrecondition);
+        assert!(!status.message().contains("resource_missing"));
+        let status = Status::from(BillingError::Stripe(StripeError::Unauthorized(401)));
+        assert_eq!(status.code(), Code::Internal);
+        let status = Status::from(BillingError::SignatureInvalid(SignatureError::Stale));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(status.get_details_error_info().map(|i| i.reason), Some("STRIPE_SIGNATURE_INVALID".into()));
     }
 
     #[test]

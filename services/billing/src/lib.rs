@@ -5,11 +5,16 @@
 //! tables in `schema.rs` (the platform's tables are in `jazz_platform::schema`).
 
 pub mod api;
+pub mod config;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod schema;
 pub mod seed;
 pub mod store;
+pub mod stripe;
+
+use std::sync::Arc;
 
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use jazz_platform::{Application, ServiceConfig, ServiceContext, ServiceMigrations};
@@ -29,24 +34,40 @@ pub const MIGRATIONS: ServiceMigrations = ServiceMigrations { service: &OWN_MIGR
 /// Tables range-partitioned by month whose partitions are made ahead.
 pub const PARTITIONED_TABLES: &[&str] = &["audit_logs"];
 
-/// Builds the service from `config`: migrations checked (or applied), pool
-/// open, listener bound. Serve it with [`Application::run_until_stopped`].
+/// Builds the service from `config` and billing's own settings from the
+/// environment ([`config::BillingOptions::from_env`]: Stripe and redirect
+/// rules): migrations checked (or applied), pool open, listener bound.
+/// Serve it with [`Application::run_until_stopped`].
 pub async fn build(config: ServiceConfig) -> anyhow::Result<Application> {
+    build_with_options(config, config::BillingOptions::from_env()?).await
+}
+
+/// [`build`] with explicit options (tests point Stripe at a stand-in).
+/// Starts the outbox relay.
+pub async fn build_with_options(config: ServiceConfig, options: config::BillingOptions) -> anyhow::Result<Application> {
     let context = ServiceContext::prepare(config, MIGRATIONS, PARTITIONED_TABLES).await?;
-    Application::bind(&context, routes(&context), health_names()).await
+    let payments = Arc::new(api::Payments::new(&options)?);
+    jazz_platform::relay::spawn(
+        context.pool.clone(),
+        Arc::new(events::BillingEvents),
+        context.config.relay_interval,
+        jazz_platform::relay::RelayWaker::new(),
+    );
+    Application::bind(&context, routes(&context, payments), health_names()).await
 }
 
 /// Every gRPC service of billing, each behind the principal check.
-pub fn routes(context: &ServiceContext) -> Routes {
+pub fn routes(context: &ServiceContext, payments: Arc<api::Payments>) -> Routes {
     let interceptor = &context.interceptor;
     let max_message = context.config.limits.max_decoding_message_size;
     Routes::default()
         .add_service(InterceptedService::new(
-            BillingServiceServer::new(api::BillingApi::new(context.clone())).max_decoding_message_size(max_message),
+            BillingServiceServer::new(api::BillingApi::new(context.clone(), payments.clone()))
+                .max_decoding_message_size(max_message),
             interceptor.clone(),
         ))
         .add_service(InterceptedService::new(
-            BillingInternalServiceServer::new(api::BillingInternalApi::new(context.clone()))
+            BillingInternalServiceServer::new(api::BillingInternalApi::new(context.clone(), payments))
                 .max_decoding_message_size(max_message),
             interceptor.clone(),
         ))

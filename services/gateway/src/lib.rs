@@ -82,20 +82,22 @@ pub async fn build(config: GatewayConfig) -> anyhow::Result<Application> {
             }),
         );
     }
+    // Internal, admin and unknown methods: the answer a missing method gets.
+    let router = router
+        .fallback(|| async { tonic::Status::unimplemented("unknown method").into_http::<AxumBody>() })
+        .layer(tonic_web::GrpcWebLayer::new())
+        .layer(cors(&config.cors_allowed_origins));
+    // Added after the layers, so they do not wrap it: Stripe posts plain
+    // HTTP/1.1, which the gRPC-Web layer answers with 400 before any route.
     let billing_internal = BillingInternalServiceClient::new(backends.billing.clone());
     let webhook_key = forwarder.key.clone();
-    router = router.route(
+    let router = router.route(
         webhook::PATH,
         axum::routing::post(move |request: http::Request<AxumBody>| {
             let (billing, key) = (billing_internal.clone(), webhook_key.clone());
             async move { webhook::handle(billing, &key, request).await }
         }),
     );
-    // Internal, admin and unknown methods: the answer a missing method gets.
-    let router = router
-        .fallback(|| async { tonic::Status::unimplemented("unknown method").into_http::<AxumBody>() })
-        .layer(tonic_web::GrpcWebLayer::new())
-        .layer(cors(&config.cors_allowed_origins));
 
     let host = ServiceHost::bind(config.listen_addr, config.limits.clone()).await?;
     let spec = ServeSpec {

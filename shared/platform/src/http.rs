@@ -1,5 +1,5 @@
 //! The one HTTP client for services outside the suite (an OAuth provider's
-//! discovery document and signing keys; Stripe's API next). HTTPS with the
+//! discovery document and signing keys; Stripe's form-encoded API). HTTPS with the
 //! Mozilla roots compiled in (the image needs no certificate store), plain
 //! HTTP for local stand-ins in tests; every request has a deadline and every
 //! body read a size cap, so a slow or hostile peer can hold up nothing.
@@ -125,6 +125,60 @@ impl HttpClient {
     }
 }
 
+impl HttpClient {
+    /// POSTs `body` with `headers` (add `content-type` there) and reads the
+    /// whole response (any status; the caller judges it).
+    pub async fn post(&self, url: &str, headers: HeaderMap, body: Bytes) -> Result<HttpResponse, HttpError> {
+        let mut request = Request::post(url).body(Full::new(body)).map_err(|_| HttpError::BadUrl)?;
+        request.headers_mut().extend(headers);
+        self.send(request).await
+    }
+
+    /// POSTs `fields` as `application/x-www-form-urlencoded` (the form of
+    /// Stripe's API) with `headers`, and reads the whole response (any
+    /// status). Mark secret header values sensitive (`set_sensitive`).
+    pub async fn post_form(
+        &self,
+        url: &str,
+        mut headers: HeaderMap,
+        fields: &[(&str, &str)],
+    ) -> Result<HttpResponse, HttpError> {
+        headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/x-www-form-urlencoded"));
+        headers.insert(http::header::ACCEPT, http::HeaderValue::from_static("application/json"));
+        self.post(url, headers, Bytes::from(form_encode(fields))).await
+    }
+}
+
+/// `application/x-www-form-urlencoded` (WHATWG URL, "urlencoded
+/// serializer"): `*-._` and alphanumerics kept, space as `+`, every other
+/// byte of the UTF-8 as `%XX`.
+pub fn form_encode(fields: &[(&str, &str)]) -> String {
+    fn push(out: &mut String, text: &str) {
+        for byte in text.bytes() {
+            match byte {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => out.push(char::from(byte)),
+                b' ' => out.push('+'),
+                other => {
+                    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                    out.push('%');
+                    out.push(char::from(HEX[usize::from(other >> 4)]));
+                    out.push(char::from(HEX[usize::from(other & 0x0f)]));
+                }
+            }
+        }
+    }
+    let mut out = String::new();
+    for (index, (name, value)) in fields.iter().enumerate() {
+        if index > 0 {
+            out.push('&');
+        }
+        push(&mut out, name);
+        out.push('=');
+        push(&mut out, value);
+    }
+    out
+}
+
 /// The error and its causes in one line (hyper's own message is only
 /// "client error (Connect)").
 fn describe(error: &dyn std::error::Error) -> String {
@@ -141,6 +195,17 @@ fn describe(error: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forms_are_encoded_like_a_browser_would() {
+        let encoded =
+            form_encode(&[("line_items[0][price]", "price_1"), ("url", "https://a.b/c?d=e f&g"), ("é", "*-._~")]);
+        assert_eq!(
+            encoded,
+            "line_items%5B0%5D%5Bprice%5D=price_1&url=https%3A%2F%2Fa.b%2Fc%3Fd%3De+f%26g&%C3%A9=*-._%7E"
+        );
+        assert_eq!(form_encode(&[]), "");
+    }
 
     #[tokio::test]
     async fn only_http_and_https_urls_are_requested() -> anyhow::Result<()> {

@@ -1,70 +1,46 @@
 //! `jazz.billing.v1.BillingService` (public). The user is the principal's;
-//! requests never carry a user id. StartCheckout and OpenBillingPortal stay
-//! UNIMPLEMENTED (the generated defaults) until the Stripe issue.
+//! requests never carry a user id. Checkout, portal and cancel/resume's
+//! Stripe side are in `checkout.rs` and `cancel.rs`.
+
+use std::sync::Arc;
 
 use chrono::Utc;
 use diesel_async::AsyncConnection as _;
 use jazz_contract::jazz::billing::v1::billing_service_server::BillingService;
 use jazz_contract::jazz::billing::v1::{
     CancelSubscriptionRequest, CancelSubscriptionResponse, GetSubscriptionRequest, GetSubscriptionResponse,
-    GetUsageRequest, GetUsageResponse, ListPlansRequest, ListPlansResponse, ResumeSubscriptionRequest,
-    ResumeSubscriptionResponse,
+    GetUsageRequest, GetUsageResponse, ListPlansRequest, ListPlansResponse, OpenBillingPortalRequest,
+    OpenBillingPortalResponse, ResumeSubscriptionRequest, ResumeSubscriptionResponse, StartCheckoutRequest,
+    StartCheckoutResponse,
 };
 use jazz_platform::ServiceContext;
-use jazz_platform::audit::AuditEntry;
-use jazz_platform::ids::to_api;
 use jazz_platform::principal::principal_of;
-use serde_json::json;
 use tonic::{Request, Response, Status};
 
 use super::account::{View, catalogue, subscription_of};
-use super::{convert, page};
+use super::payments::Payments;
+use super::{cancel, checkout, convert, page};
 use crate::domain::tier::Tier;
 use crate::error::BillingError;
-use crate::store::{subscriptions, usage};
+use crate::store::usage;
 
 /// Handlers of `BillingService`.
 pub struct BillingApi {
     context: ServiceContext,
+    payments: Arc<Payments>,
 }
 
 impl BillingApi {
-    /// Handlers over the service's shared context.
-    pub fn new(context: ServiceContext) -> Self {
-        Self { context }
+    /// Handlers over the service's shared context and its way to Stripe.
+    pub fn new(context: ServiceContext, payments: Arc<Payments>) -> Self {
+        Self { context, payments }
     }
 
     /// Cancel (`cancel` true) or resume the caller's paid subscription.
     async fn set_cancel(&self, request: &Request<impl Send>, cancel: bool) -> Result<View, Status> {
         let principal = principal_of(request)?;
         let user_id = principal.require_user()?;
-        let now = Utc::now();
-        let mut conn = self.context.pool.get().await.map_err(BillingError::from)?;
-        let view = conn
-            .transaction(async |conn| {
-                let catalogue = catalogue(conn).await?;
-                let row = subscription_of(conn, principal, user_id, now, true).await?;
-                let view = View::at(row, &catalogue, now)?;
-                if !view.effective.is_paid() {
-                    return Err(BillingError::NoPaidSubscription);
-                }
-                if view.row.cancel_at_period_end == cancel {
-                    return Ok(view); // a repeat is a no-op
-                }
-                let canceled_at = if cancel { Some(now) } else { None };
-                let row = subscriptions::set_cancel(conn, view.row.id, cancel, canceled_at).await?;
-                let action = if cancel { "CANCEL" } else { "RESUME" };
-                AuditEntry::new(principal, action, "subscriptions", Some(to_api(row.id)))
-                    .with_change(
-                        Some(json!({"cancel_at_period_end": !cancel})),
-                        Some(json!({"cancel_at_period_end": cancel})),
-                    )
-                    .write(conn)
-                    .await?;
-                Ok(View { row, ..view })
-            })
-            .await?;
-        Ok(view)
+        Ok(cancel::set_cancel(&self.context.pool, &self.payments, principal, user_id, cancel).await?)
     }
 }
 
@@ -126,6 +102,28 @@ impl BillingService for BillingApi {
     ) -> Result<Response<ResumeSubscriptionResponse>, Status> {
         let view = self.set_cancel(&request, false).await?;
         Ok(Response::new(ResumeSubscriptionResponse { subscription: Some(convert::subscription(&view)) }))
+    }
+
+    async fn start_checkout(
+        &self,
+        request: Request<StartCheckoutRequest>,
+    ) -> Result<Response<StartCheckoutResponse>, Status> {
+        let principal = principal_of(&request)?.clone();
+        let user_id = principal.require_user()?;
+        let response =
+            checkout::start(&self.context.pool, &self.payments, &principal, user_id, request.into_inner()).await?;
+        Ok(Response::new(response))
+    }
+
+    async fn open_billing_portal(
+        &self,
+        request: Request<OpenBillingPortalRequest>,
+    ) -> Result<Response<OpenBillingPortalResponse>, Status> {
+        let principal = principal_of(&request)?.clone();
+        let user_id = principal.require_user()?;
+        let response =
+            checkout::portal(&self.context.pool, &self.payments, &principal, user_id, request.into_inner()).await?;
+        Ok(Response::new(response))
     }
 
     async fn get_usage(&self, request: Request<GetUsageRequest>) -> Result<Response<GetUsageResponse>, Status> {

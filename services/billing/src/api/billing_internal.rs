@@ -1,15 +1,16 @@
 //! `jazz.billing.v1.BillingInternalService` (internal): only service
-//! principals may call it; user ids come in the request. HandleStripeEvent
-//! and PurgeUser stay UNIMPLEMENTED (the generated defaults) until the
-//! Stripe and erasure issues.
+//! principals may call it; user ids come in the request. PurgeUser stays
+//! UNIMPLEMENTED (the generated default) until the erasure issue.
+
+use std::sync::Arc;
 
 use chrono::Utc;
 use diesel_async::AsyncConnection as _;
 use jazz_contract::jazz::billing::v1::billing_internal_service_server::BillingInternalService;
 use jazz_contract::jazz::billing::v1::{
     ConsumeQuotaRequest, ConsumeQuotaResponse, GetUserSubscriptionRequest, GetUserSubscriptionResponse,
-    HandleUserCreatedRequest, HandleUserCreatedResponse, ListAuditLogsRequest, ListAuditLogsResponse,
-    RefundQuotaRequest, RefundQuotaResponse,
+    HandleStripeEventRequest, HandleStripeEventResponse, HandleUserCreatedRequest, HandleUserCreatedResponse,
+    ListAuditLogsRequest, ListAuditLogsResponse, RefundQuotaRequest, RefundQuotaResponse,
 };
 use jazz_platform::ServiceContext;
 use jazz_platform::error::Violations;
@@ -19,19 +20,21 @@ use jazz_platform::principal::principal_of;
 use tonic::{Request, Response, Status};
 
 use super::account::{View, catalogue, ensure_subscription};
-use super::{audit_list, convert, quota};
+use super::payments::Payments;
+use super::{audit_list, convert, quota, stripe_webhook};
 use crate::error::BillingError;
 use crate::store::subscriptions;
 
 /// Handlers of `BillingInternalService`.
 pub struct BillingInternalApi {
     context: ServiceContext,
+    payments: Arc<Payments>,
 }
 
 impl BillingInternalApi {
-    /// Handlers over the service's shared context.
-    pub fn new(context: ServiceContext) -> Self {
-        Self { context }
+    /// Handlers over the service's shared context and its way to Stripe.
+    pub fn new(context: ServiceContext, payments: Arc<Payments>) -> Self {
+        Self { context, payments }
     }
 }
 
@@ -54,6 +57,17 @@ impl BillingInternalService for BillingInternalApi {
         let principal = principal_of(&request)?.clone();
         principal.require_service()?;
         let response = quota::refund(&self.context.pool, &principal, request.into_inner()).await?;
+        Ok(Response::new(response))
+    }
+
+    async fn handle_stripe_event(
+        &self,
+        request: Request<HandleStripeEventRequest>,
+    ) -> Result<Response<HandleStripeEventResponse>, Status> {
+        let principal = principal_of(&request)?.clone();
+        principal.require_service()?;
+        let response =
+            stripe_webhook::handle(&self.context.pool, &self.payments, &principal, request.into_inner()).await?;
         Ok(Response::new(response))
     }
 

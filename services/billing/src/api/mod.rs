@@ -5,9 +5,15 @@ mod account;
 mod audit_list;
 mod billing;
 mod billing_internal;
+mod cancel;
+mod checkout;
 mod convert;
 mod page;
+mod payments;
 mod quota;
+mod stripe_webhook;
 
+pub use account::View;
 pub use billing::BillingApi;
 pub use billing_internal::BillingInternalApi;
+pub use payments::Payments;

@@ -5,5 +5,6 @@
 pub mod catalogue;
 pub mod period;
 pub mod quota;
+pub mod redirect;
 pub mod request;
 pub mod tier;

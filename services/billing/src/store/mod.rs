@@ -4,5 +4,7 @@
 
 pub mod models;
 pub mod plans;
+pub mod stripe_events;
+pub mod stripe_keys;
 pub mod subscriptions;
 pub mod usage;

@@ -36,9 +36,9 @@ pub struct SubscriptionRow {
     pub id: Uuid,
     /// The owner.
     pub user_id: Uuid,
-    /// Stripe customer (later issue).
+    /// Stripe customer (made by the first StartCheckout).
     pub stripe_customer_id: Option<String>,
-    /// Stripe subscription (later issue).
+    /// Stripe subscription (linked by webhooks).
     pub stripe_subscription_id: Option<String>,
     /// Stripe price in force.
     pub stripe_price_id: Option<String>,
@@ -58,10 +58,43 @@ pub struct SubscriptionRow {
     pub trial_start: Option<DateTime<Utc>>,
     /// Trial end.
     pub trial_end: Option<DateTime<Utc>>,
+    /// `created` of the newest Stripe event applied.
+    pub last_stripe_event_at: Option<DateTime<Utc>>,
     /// Row creation (the FREE anchor).
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+}
+
+/// A subscription's state as Stripe reports it (every field written, so
+/// the row mirrors Stripe's object).
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = subscriptions, treat_none_as_null = true)]
+pub struct StripeState {
+    /// Stripe customer.
+    pub stripe_customer_id: Option<String>,
+    /// Stripe subscription.
+    pub stripe_subscription_id: Option<String>,
+    /// Stripe price in force.
+    pub stripe_price_id: Option<String>,
+    /// Stored status.
+    pub status: String,
+    /// Stored tier.
+    pub tier: String,
+    /// Current period start.
+    pub current_period_start: Option<DateTime<Utc>>,
+    /// Current period end.
+    pub current_period_end: Option<DateTime<Utc>>,
+    /// Ends at the period end.
+    pub cancel_at_period_end: bool,
+    /// When cancellation was requested.
+    pub canceled_at: Option<DateTime<Utc>>,
+    /// Trial start.
+    pub trial_start: Option<DateTime<Utc>>,
+    /// Trial end.
+    pub trial_end: Option<DateTime<Utc>>,
+    /// The event's `created`.
+    pub last_stripe_event_at: Option<DateTime<Utc>>,
 }
 
 /// A new FREE subscription.

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::models::{NewSubscription, SubscriptionRow};
+use super::models::{NewSubscription, StripeState, SubscriptionRow};
 use crate::schema::subscriptions;
 
 /// Inserts `row` unless the user already has a live subscription; true when
@@ -52,6 +52,105 @@ pub async fn set_cancel(
 ) -> QueryResult<SubscriptionRow> {
     diesel::update(subscriptions::table.find(id))
         .set((subscriptions::cancel_at_period_end.eq(cancel), subscriptions::canceled_at.eq(canceled_at)))
+        .returning(SubscriptionRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Like [`set_cancel`], after Stripe confirmed the change: also stores
+/// `newest_event_at`, so events created before then (older than this state)
+/// are ignored.
+pub async fn set_cancel_confirmed(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    cancel: bool,
+    canceled_at: Option<DateTime<Utc>>,
+    newest_event_at: Option<DateTime<Utc>>,
+) -> QueryResult<SubscriptionRow> {
+    diesel::update(subscriptions::table.find(id))
+        .set((
+            subscriptions::cancel_at_period_end.eq(cancel),
+            subscriptions::canceled_at.eq(canceled_at),
+            subscriptions::last_stripe_event_at.eq(newest_event_at),
+        ))
+        .returning(SubscriptionRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// The live subscription linked to a Stripe subscription, locked.
+pub async fn lock_by_stripe_subscription(
+    conn: &mut AsyncPgConnection,
+    stripe_subscription_id: &str,
+) -> QueryResult<Option<SubscriptionRow>> {
+    subscriptions::table
+        .filter(subscriptions::stripe_subscription_id.eq(stripe_subscription_id))
+        .filter(subscriptions::deleted_at.is_null())
+        .select(SubscriptionRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The live subscription of a Stripe customer, locked.
+pub async fn lock_by_customer(conn: &mut AsyncPgConnection, customer: &str) -> QueryResult<Option<SubscriptionRow>> {
+    subscriptions::table
+        .filter(subscriptions::stripe_customer_id.eq(customer))
+        .filter(subscriptions::deleted_at.is_null())
+        .select(SubscriptionRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Records the user's Stripe customer unless one is recorded already;
+/// true when it was set.
+pub async fn set_customer(conn: &mut AsyncPgConnection, id: Uuid, customer: &str) -> QueryResult<bool> {
+    let updated = diesel::update(subscriptions::table.find(id))
+        .filter(subscriptions::stripe_customer_id.is_null())
+        .set(subscriptions::stripe_customer_id.eq(customer))
+        .execute(conn)
+        .await?;
+    Ok(updated == 1)
+}
+
+/// Links a Stripe subscription (checkout completed); returns the new row.
+pub async fn set_stripe_subscription(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    stripe_subscription_id: &str,
+) -> QueryResult<SubscriptionRow> {
+    diesel::update(subscriptions::table.find(id))
+        .set(subscriptions::stripe_subscription_id.eq(stripe_subscription_id))
+        .returning(SubscriptionRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Mirrors Stripe's state; returns the new row.
+pub async fn apply_stripe_state(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    state: &StripeState,
+) -> QueryResult<SubscriptionRow> {
+    diesel::update(subscriptions::table.find(id))
+        .set(state)
+        .returning(SubscriptionRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Sets the status after an invoice event at `at`; returns the new row.
+pub async fn set_status_from_stripe(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    status: &str,
+    at: DateTime<Utc>,
+) -> QueryResult<SubscriptionRow> {
+    diesel::update(subscriptions::table.find(id))
+        .set((subscriptions::status.eq(status), subscriptions::last_stripe_event_at.eq(Some(at))))
         .returning(SubscriptionRow::as_returning())
         .get_result(conn)
         .await
