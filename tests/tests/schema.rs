@@ -1246,6 +1246,37 @@ async fn user_lookups_use_their_indexes() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbox_events_of_one_row_use_their_index() -> anyhow::Result<()> {
+    let (db, mut conn) = migrated(ServiceName::Identity).await?;
+    let conn = &mut conn;
+    // 50 000 delivered events of 10 000 users: sign-ups and queued mails.
+    execute(
+        conn,
+        "INSERT INTO outbox_events (id, event_type, aggregate_id, payload, status, created_at, delivered_at) \
+         SELECT md5('event' || i)::uuid, \
+                CASE WHEN i % 5 = 0 THEN 'identity.user_created' ELSE 'identity.mail_requested' END, \
+                'USER' || (i % 10000), '{\"kind\": \"verification\"}', 'delivered', \
+                now() - i * interval '1 second', now() \
+           FROM generate_series(1, 50000) AS i",
+    )
+    .await?;
+    vacuum_analyze(conn, "outbox_events").await?;
+    // identity's resend limit (mail_outbox::queued_since).
+    assert_scans(
+        conn,
+        "SELECT EXISTS (SELECT 1 FROM outbox_events WHERE aggregate_id = 'USER42' \
+           AND event_type = 'identity.mail_requested' AND created_at > now() - interval '1 minute' \
+           AND payload ->> 'kind' = 'verification')",
+        "idx_outbox_events_aggregate",
+    )
+    .await?;
+    // The purges' delete of one user's (or one item's) past events.
+    assert_scans(conn, "DELETE FROM outbox_events WHERE aggregate_id = 'USER42'", "idx_outbox_events_aggregate")
+        .await?;
+    db.drop_database().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn content_queries_use_their_indexes() -> anyhow::Result<()> {
     let (db, mut conn) = migrated(ServiceName::Content).await?;
     let conn = &mut conn;
