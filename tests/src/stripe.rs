@@ -1,6 +1,7 @@
 //! A local stand-in for Stripe's API: a real HTTP server on a loopback port
 //! that answers the calls billing makes (customers, Checkout Sessions,
-//! billing-portal sessions, subscription updates) the way Stripe does —
+//! billing-portal sessions, subscription updates and immediate
+//! cancellations) the way Stripe does —
 //! form-encoded requests, JSON answers, the same answer again for a
 //! repeated `Idempotency-Key` — and records every request, so tests can
 //! check the auth header, the key and the form fields. It also signs
@@ -23,7 +24,7 @@ pub const WEBHOOK_SECRET: &str = "whsec_standin_0123456789abcdef";
 /// One request as the stand-in received it.
 #[derive(Debug, Clone)]
 pub struct Recorded {
-    /// `POST`, …
+    /// `POST`, `DELETE`, …
     pub method: String,
     /// e.g. `/v1/checkout/sessions`.
     pub path: String,
@@ -163,6 +164,15 @@ fn answer(
             json!({"id": format!("bps_test_{n}"), "object": "billing_portal.session",
                                                      "url": format!("{base}/p/session/bps_test_{n}")}),
         ),
+        _ if path.starts_with("/v1/subscriptions/") && method == http::Method::DELETE => {
+            // An immediate cancellation (Stripe's DELETE).
+            let id = path.trim_start_matches("/v1/subscriptions/");
+            (
+                200,
+                json!({"id": id, "object": "subscription", "status": "canceled", "cancel_at_period_end": false,
+                         "canceled_at": now, "ended_at": now}),
+            )
+        }
         _ if path.starts_with("/v1/subscriptions/") => {
             let id = path.trim_start_matches("/v1/subscriptions/");
             let cancel = recorded.field("cancel_at_period_end") == Some("true");

@@ -99,6 +99,10 @@ pub enum BillingError {
     /// No webhook secret configured: nothing can be verified.
     #[error("STRIPE_WEBHOOK_SECRET is not configured")]
     WebhookNotConfigured,
+    /// A Stripe subscription was linked to a user while the user was being
+    /// purged (after the cancellations at Stripe): the purge must run again.
+    #[error("subscription linked during the purge")]
+    PurgeRaced,
     /// A stored replay answer that does not decode.
     #[error("stored answer unreadable: {0}")]
     Corrupt(String),
@@ -213,6 +217,7 @@ impl From<BillingError> for Status {
                 tracing::error!("stripe webhook received but STRIPE_WEBHOOK_SECRET is not set");
                 Status::unavailable("webhooks are not configured")
             }
+            BillingError::PurgeRaced => Status::aborted("a subscription changed during the purge; retry"),
             BillingError::Corrupt(_) => internal(&error),
             BillingError::Store(store) => Status::from(store),
         }

@@ -10,11 +10,9 @@
 //! | `identity.user_purged` | billing, content and progress `PurgeUser` (erase the user's rows) |
 //! | `identity.mail_requested` | identity's own mailer ([`crate::mail_outbox`]) |
 //!
-//! A `PurgeUser` that answers UNIMPLEMENTED counts as delivered: that
-//! service does not erase users yet (billing's handler is still to come),
-//! so it is "not yet a receiver". When it lands, events purged before that
-//! day will not be replayed to it — its first release must sweep users
-//! identity no longer knows (or the lead re-queues those events).
+//! Every receiver implements its method, so any failure — UNIMPLEMENTED
+//! included (an older release of the receiver still deployed) — is retried
+//! with the relay's backoff rather than taken as delivered.
 
 use std::time::Duration;
 
@@ -29,8 +27,8 @@ use jazz_platform::ids::to_api;
 use jazz_platform::outbox::events;
 use jazz_platform::relay::{Deliver, OutboxEvent};
 use jazz_platform::{Principal, PrincipalKey};
+use tonic::Status;
 use tonic::transport::{Channel, Endpoint};
-use tonic::{Code, Status};
 
 use crate::mail_outbox::{MAIL_REQUESTED, MailDelivery};
 
@@ -50,14 +48,9 @@ fn channel(url: &str) -> anyhow::Result<Channel> {
     Ok(Endpoint::from_shared(url.to_owned())?.connect_timeout(CALL_TIMEOUT).connect_lazy())
 }
 
-/// A delivery outcome: OK, or UNIMPLEMENTED ("not yet a receiver"), is
-/// delivered; anything else is retried.
+/// A delivery outcome: OK is delivered; anything else is retried.
 fn outcome<T>(receiver: &str, result: Result<T, Status>) -> Result<(), String> {
-    match result {
-        Ok(_) => Ok(()),
-        Err(status) if status.code() == Code::Unimplemented => Ok(()),
-        Err(status) => Err(format!("{receiver}: {:?} {}", status.code(), status.message())),
-    }
+    result.map(drop).map_err(|status| format!("{receiver}: {:?} {}", status.code(), status.message()))
 }
 
 impl IdentityEvents {
@@ -138,9 +131,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unimplemented_counts_as_delivered_and_other_failures_retry() {
+    fn only_ok_counts_as_delivered() {
         assert!(outcome::<()>("x", Ok(())).is_ok());
-        assert!(outcome::<()>("x", Err(Status::unimplemented("later"))).is_ok());
+        assert!(outcome::<()>("x", Err(Status::unimplemented("older release"))).is_err());
         assert!(outcome::<()>("x", Err(Status::unavailable("down"))).is_err());
     }
 }

@@ -1,6 +1,5 @@
 //! `jazz.billing.v1.BillingInternalService` (internal): only service
-//! principals may call it; user ids come in the request. PurgeUser stays
-//! UNIMPLEMENTED (the generated default) until the erasure issue.
+//! principals may call it; user ids come in the request.
 
 use std::sync::Arc;
 
@@ -10,7 +9,8 @@ use jazz_contract::jazz::billing::v1::billing_internal_service_server::BillingIn
 use jazz_contract::jazz::billing::v1::{
     ConsumeQuotaRequest, ConsumeQuotaResponse, GetUserSubscriptionRequest, GetUserSubscriptionResponse,
     HandleStripeEventRequest, HandleStripeEventResponse, HandleUserCreatedRequest, HandleUserCreatedResponse,
-    ListAuditLogsRequest, ListAuditLogsResponse, RefundQuotaRequest, RefundQuotaResponse,
+    ListAuditLogsRequest, ListAuditLogsResponse, PurgeUserRequest, PurgeUserResponse, RefundQuotaRequest,
+    RefundQuotaResponse,
 };
 use jazz_platform::ServiceContext;
 use jazz_platform::error::Violations;
@@ -21,7 +21,7 @@ use tonic::{Request, Response, Status};
 
 use super::account::{View, catalogue, ensure_subscription};
 use super::payments::Payments;
-use super::{audit_list, convert, quota, stripe_webhook};
+use super::{audit_list, convert, purge, quota, stripe_webhook};
 use crate::error::BillingError;
 use crate::store::subscriptions;
 
@@ -107,6 +107,13 @@ impl BillingInternalService for BillingInternalApi {
             })
             .await?;
         Ok(Response::new(HandleUserCreatedResponse { duplicate }))
+    }
+
+    async fn purge_user(&self, request: Request<PurgeUserRequest>) -> Result<Response<PurgeUserResponse>, Status> {
+        let principal = principal_of(&request)?.clone();
+        principal.require_service()?;
+        let response = purge::purge(&self.context.pool, &self.payments, &principal, request.into_inner()).await?;
+        Ok(Response::new(response))
     }
 
     async fn get_user_subscription(

@@ -25,7 +25,8 @@ enum Next {
     Stripe { stripe_subscription: String, key: String },
 }
 
-fn scope(subscription: Uuid) -> String {
+/// The reservation scope of a subscription's `cancel_at_period_end` changes.
+pub(crate) fn scope(subscription: Uuid) -> String {
     format!("stripe:cancel_at_period_end:{}", to_api(subscription))
 }
 

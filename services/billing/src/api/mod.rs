@@ -10,6 +10,7 @@ mod checkout;
 mod convert;
 mod page;
 mod payments;
+mod purge;
 mod quota;
 mod stripe_webhook;
 

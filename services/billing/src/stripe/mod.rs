@@ -12,7 +12,7 @@ pub mod signature;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
-use jazz_platform::http::{HttpClient, HttpError};
+use jazz_platform::http::{HttpClient, HttpError, HttpResponse};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 
@@ -80,6 +80,15 @@ pub struct SubscriptionObject {
     pub id: String,
     /// Whether it ends at the period end.
     pub cancel_at_period_end: bool,
+}
+
+/// A subscription after an immediate cancellation.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct CanceledSubscription {
+    /// `sub_…`.
+    pub id: String,
+    /// Stripe's status, `canceled` once done.
+    pub status: String,
 }
 
 /// What a checkout needs.
@@ -163,20 +172,35 @@ impl StripeClient {
         cancel: bool,
         idempotency_key: &str,
     ) -> Result<SubscriptionObject, StripeError> {
-        if subscription.is_empty() || !subscription.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(StripeError::BadAnswer("stored subscription id is not a Stripe id".into()));
-        }
+        check_id(subscription)?;
         let path = format!("/v1/subscriptions/{subscription}");
         let value = if cancel { "true" } else { "false" };
         self.post(&path, idempotency_key, &[("cancel_at_period_end", value)]).await
     }
 
-    async fn post<T: serde::de::DeserializeOwned>(
+    /// Cancels a subscription at once (`DELETE /v1/subscriptions/{id}`:
+    /// no proration, no further invoices). Stripe treats DELETE as
+    /// idempotent by itself; the key is sent all the same, so a retry is
+    /// recognisable in Stripe's request log.
+    pub async fn cancel_subscription(
         &self,
-        path: &str,
+        subscription: &str,
         idempotency_key: &str,
-        fields: &[(&str, &str)],
-    ) -> Result<T, StripeError> {
+    ) -> Result<CanceledSubscription, StripeError> {
+        check_id(subscription)?;
+        let headers = self.headers(idempotency_key)?;
+        let url = format!("{}/v1/subscriptions/{subscription}", self.api_url);
+        let mut request = http::Request::delete(url.as_str())
+            .body(Bytes::new().into())
+            .map_err(|_| StripeError::BadAnswer("STRIPE_API_URL is not requestable".into()))?;
+        request.headers_mut().extend(headers);
+        request.headers_mut().insert(http::header::ACCEPT, HeaderValue::from_static("application/json"));
+        let response = self.http.send(request).await.map_err(transport)?;
+        read(response)
+    }
+
+    /// The bearer and Idempotency-Key headers of a call.
+    fn headers(&self, idempotency_key: &str) -> Result<HeaderMap, StripeError> {
         let key = self.secret_key.as_ref().ok_or(StripeError::NotConfigured)?;
         let mut headers = HeaderMap::new();
         let mut auth = HeaderValue::try_from(format!("Bearer {}", key.expose_secret()))
@@ -186,21 +210,47 @@ impl StripeClient {
         let idempotency =
             HeaderValue::try_from(idempotency_key).map_err(|_| StripeError::BadAnswer("bad idempotency key".into()))?;
         headers.insert("idempotency-key", idempotency);
+        Ok(headers)
+    }
+
+    async fn post<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        idempotency_key: &str,
+        fields: &[(&str, &str)],
+    ) -> Result<T, StripeError> {
+        let headers = self.headers(idempotency_key)?;
         let url = format!("{}{path}", self.api_url);
-        let response = self.http.post_form(&url, headers, fields).await.map_err(|error| match error {
-            HttpError::BadUrl => StripeError::BadAnswer("STRIPE_API_URL is not requestable".into()),
-            other => StripeError::Unavailable(other.to_string()),
-        })?;
-        let status = response.status.as_u16();
-        match status {
-            200..=299 => {
-                serde_json::from_slice(&response.body).map_err(|error| StripeError::BadAnswer(error.to_string()))
-            }
-            401 | 403 => Err(StripeError::Unauthorized(status)),
-            409 => Err(StripeError::Conflict),
-            429 | 500..=599 => Err(StripeError::Unavailable(format!("HTTP {status}"))),
-            _ => Err(StripeError::Refused { status, code: error_code(&response.body) }),
-        }
+        let response = self.http.post_form(&url, headers, fields).await.map_err(transport)?;
+        read(response)
+    }
+}
+
+/// A stored Stripe id that is safe to put in a path.
+fn check_id(id: &str) -> Result<(), StripeError> {
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(StripeError::BadAnswer("stored subscription id is not a Stripe id".into()));
+    }
+    Ok(())
+}
+
+/// A request that got no answer.
+fn transport(error: HttpError) -> StripeError {
+    match error {
+        HttpError::BadUrl => StripeError::BadAnswer("STRIPE_API_URL is not requestable".into()),
+        other => StripeError::Unavailable(other.to_string()),
+    }
+}
+
+/// Stripe's answer, judged by its status.
+fn read<T: serde::de::DeserializeOwned>(response: HttpResponse) -> Result<T, StripeError> {
+    let status = response.status.as_u16();
+    match status {
+        200..=299 => serde_json::from_slice(&response.body).map_err(|error| StripeError::BadAnswer(error.to_string())),
+        401 | 403 => Err(StripeError::Unauthorized(status)),
+        409 => Err(StripeError::Conflict),
+        429 | 500..=599 => Err(StripeError::Unavailable(format!("HTTP {status}"))),
+        _ => Err(StripeError::Refused { status, code: error_code(&response.body) }),
     }
 }
 
