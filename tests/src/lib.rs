@@ -261,6 +261,40 @@ pub async fn connect(addr: SocketAddr) -> anyhow::Result<Channel> {
     Err(last.map(anyhow::Error::from).unwrap_or_else(|| anyhow::anyhow!("could not connect")))
 }
 
+/// A service started alone, serving until this is dropped.
+pub struct LoneService {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// A connected channel to it.
+    pub channel: Channel,
+    _stop: oneshot::Sender<()>,
+}
+
+impl LoneService {
+    /// Serves `app` on its bound port and connects to it.
+    pub async fn serve(app: Application) -> anyhow::Result<Self> {
+        let mut stop = Vec::new();
+        let addr = spawn(app, &mut stop);
+        let _stop = stop.pop().ok_or_else(|| anyhow::anyhow!("no stop handle"))?;
+        Ok(Self { addr, channel: connect(addr).await?, _stop })
+    }
+}
+
+/// The key tests sign principals with (the gateway's, in production).
+pub fn test_principal_key() -> jazz_platform::PrincipalKey {
+    jazz_platform::PrincipalKey::new(SecretString::from(TEST_PRINCIPAL_SECRET.to_owned()))
+}
+
+/// The repository's `seeds/` folder.
+pub const SEEDS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../seeds");
+
+/// Billing alone on `db`, its catalogue seeded, with `options`.
+pub async fn billing_alone(db: &TestDatabase, options: billing::config::BillingOptions) -> anyhow::Result<LoneService> {
+    let config = service_config(ServiceName::Billing, &db.url, no_peers());
+    billing::seed::load(jazz_platform::db::pool(&config.database)?, SEEDS_DIR.into()).await?;
+    LoneService::serve(billing::build_with_options(config, options).await?).await
+}
+
 /// Peer addresses for a service started alone: nothing listens there, so a
 /// call to a peer fails fast (and never reaches a developer's `make run`).
 pub fn no_peers() -> PeerUrls {

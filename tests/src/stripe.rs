@@ -21,6 +21,25 @@ pub const SECRET_KEY: &str = "sk_test_standin_0123456789";
 /// The webhook signing secret billing is configured with in tests.
 pub const WEBHOOK_SECRET: &str = "whsec_standin_0123456789abcdef";
 
+/// The app's web origin that checkout and portal redirects may point at.
+pub const ORIGIN: &str = "https://app.jazzmaster.test";
+
+/// Billing's options against `stand_in`: its webhook secret, redirects to
+/// [`ORIGIN`] or the app scheme, and its API key when `with_key`
+/// (billing then makes no Stripe calls).
+pub fn billing_options(stand_in: &StripeStandIn, with_key: bool) -> anyhow::Result<billing::config::BillingOptions> {
+    use secrecy::SecretString;
+    Ok(billing::config::BillingOptions {
+        stripe: billing::config::StripeConfig {
+            api_url: stand_in.url.clone(),
+            secret_key: with_key.then(|| SecretString::from(SECRET_KEY.to_owned())),
+            webhook_secret: Some(SecretString::from(WEBHOOK_SECRET.to_owned())),
+            timeout: std::time::Duration::from_secs(3),
+        },
+        redirects: billing::domain::redirect::RedirectRules::new(&[ORIGIN], "jazzmaster")?,
+    })
+}
+
 /// One request as the stand-in received it.
 #[derive(Debug, Clone)]
 pub struct Recorded {

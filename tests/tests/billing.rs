@@ -16,25 +16,19 @@ use jazz_contract::jazz::billing::v1::{
     RefundQuotaRequest, ResumeSubscriptionRequest,
 };
 use jazz_contract::jazz::common::v1::{SubscriptionStatus, SubscriptionTier};
-use jazz_e2e::{TEST_PRINCIPAL_SECRET, connect, service_config};
+use jazz_e2e::{LoneService, service_config};
 use jazz_platform::ids::{new_id, to_api};
 use jazz_platform::testing::TestDatabase;
 use jazz_platform::{Principal, PrincipalKey, ServiceName};
-use secrecy::SecretString;
-use tokio::sync::oneshot;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 use tonic_types::StatusExt as _;
 
-/// The seeds directory (tests run with `tests/` as the working directory).
-const SEEDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../seeds");
-
 /// Billing alone, on its own database, with the catalogue loaded.
 struct Billing {
     db: TestDatabase,
-    channel: Channel,
+    service: LoneService,
     key: PrincipalKey,
-    _stop: oneshot::Sender<()>,
 }
 
 impl Billing {
@@ -46,28 +40,17 @@ impl Billing {
         // the row lock rather than queue for the pool.
         config.database.max_connections = 12;
         let pool = jazz_platform::db::pool(&config.database)?;
-        billing::seed::load(pool, SEEDS.into()).await?;
-        let app = billing::build(config).await?;
-        let addr = app.local_addr();
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = app
-                .run_until_stopped(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
-        let channel = connect(addr).await?;
-        let key = PrincipalKey::new(SecretString::from(TEST_PRINCIPAL_SECRET.to_owned()));
-        Ok(Self { db, channel, key, _stop: stop })
+        billing::seed::load(pool, jazz_e2e::SEEDS_DIR.into()).await?;
+        let service = LoneService::serve(billing::build(config).await?).await?;
+        Ok(Self { db, service, key: jazz_e2e::test_principal_key() })
     }
 
     fn internal(&self) -> BillingInternalServiceClient<Channel> {
-        BillingInternalServiceClient::new(self.channel.clone())
+        BillingInternalServiceClient::new(self.service.channel.clone())
     }
 
     fn public(&self) -> BillingServiceClient<Channel> {
-        BillingServiceClient::new(self.channel.clone())
+        BillingServiceClient::new(self.service.channel.clone())
     }
 
     /// `message` signed as the content service.

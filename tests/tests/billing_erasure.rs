@@ -10,8 +10,6 @@ use jazz_e2e::stripe;
 
 use std::time::Duration;
 
-use billing::config::{BillingOptions, StripeConfig};
-use billing::domain::redirect::RedirectRules;
 use diesel::sql_types::{BigInt, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use jazz_contract::jazz::billing::v1::billing_internal_service_client::BillingInternalServiceClient;
@@ -21,31 +19,26 @@ use jazz_contract::jazz::billing::v1::{
     HandleStripeEventRequest, PurgeUserRequest, PurgeUserResponse, StartCheckoutRequest,
 };
 use jazz_contract::jazz::common::v1::SubscriptionTier;
-use jazz_e2e::{TEST_PRINCIPAL_SECRET, connect, service_config};
+use jazz_e2e::LoneService;
 use jazz_platform::ids::{new_id, to_api};
 use jazz_platform::testing::TestDatabase;
 use jazz_platform::{Principal, PrincipalKey, ServiceName};
-use secrecy::SecretString;
-use stripe::{StripeStandIn, WEBHOOK_SECRET, event, seconds, signature, subscription};
-use tokio::sync::oneshot;
+use stripe::{ORIGIN, StripeStandIn, WEBHOOK_SECRET, event, seconds, signature, subscription};
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 use tonic_types::StatusExt as _;
 use uuid::Uuid;
 
-const SEEDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../seeds");
 const PRO_PRICE: &str = "price_jazzmaster_pro_monthly";
-const ORIGIN: &str = "https://app.jazzmaster.test";
 
 /// Billing alone, talking to a Stripe stand-in.
 struct Billing {
     db: TestDatabase,
-    channel: Channel,
+    service: LoneService,
     key: PrincipalKey,
     stripe: StripeStandIn,
     /// Whether billing has a Stripe secret key.
     secret: bool,
-    _stop: oneshot::Sender<()>,
 }
 
 struct User(Principal);
@@ -87,30 +80,8 @@ impl Billing {
     async fn start(secret: bool) -> anyhow::Result<Self> {
         let stripe = StripeStandIn::start().await?;
         let db = TestDatabase::migrated(ServiceName::Billing, billing::MIGRATIONS).await?;
-        let config = service_config(ServiceName::Billing, &db.url, jazz_e2e::no_peers());
-        billing::seed::load(jazz_platform::db::pool(&config.database)?, SEEDS.into()).await?;
-        let options = BillingOptions {
-            stripe: StripeConfig {
-                api_url: stripe.url.clone(),
-                secret_key: secret.then(|| SecretString::from(stripe::SECRET_KEY.to_owned())),
-                webhook_secret: Some(SecretString::from(WEBHOOK_SECRET.to_owned())),
-                timeout: Duration::from_secs(3),
-            },
-            redirects: RedirectRules::new(&[ORIGIN], "jazzmaster")?,
-        };
-        let app = billing::build_with_options(config, options).await?;
-        let addr = app.local_addr();
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = app
-                .run_until_stopped(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
-        let channel = connect(addr).await?;
-        let key = PrincipalKey::new(SecretString::from(TEST_PRINCIPAL_SECRET.to_owned()));
-        Ok(Self { db, channel, key, stripe, secret, _stop: stop })
+        let service = jazz_e2e::billing_alone(&db, stripe::billing_options(&stripe, secret)?).await?;
+        Ok(Self { db, service, key: jazz_e2e::test_principal_key(), stripe, secret })
     }
 
     fn as_user<T>(&self, user: &User, message: T) -> Request<T> {
@@ -127,11 +98,11 @@ impl Billing {
     }
 
     fn internal(&self) -> BillingInternalServiceClient<Channel> {
-        BillingInternalServiceClient::new(self.channel.clone())
+        BillingInternalServiceClient::new(self.service.channel.clone())
     }
 
     fn public(&self) -> BillingServiceClient<Channel> {
-        BillingServiceClient::new(self.channel.clone())
+        BillingServiceClient::new(self.service.channel.clone())
     }
 
     async fn purge(&self, event_id: &str, user_id: &str) -> Result<PurgeUserResponse, Status> {

@@ -9,8 +9,6 @@ use jazz_e2e::stripe;
 
 use std::time::Duration;
 
-use billing::config::{BillingOptions, StripeConfig};
-use billing::domain::redirect::RedirectRules;
 use diesel::sql_types::{BigInt, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use jazz_contract::jazz::billing::v1::billing_internal_service_client::BillingInternalServiceClient;
@@ -20,31 +18,27 @@ use jazz_contract::jazz::billing::v1::{
     OpenBillingPortalRequest, ResumeSubscriptionRequest, StartCheckoutRequest, StartCheckoutResponse, Subscription,
 };
 use jazz_contract::jazz::common::v1::{SubscriptionStatus, SubscriptionTier};
-use jazz_e2e::{TEST_PRINCIPAL_SECRET, connect, service_config};
+use jazz_e2e::{LoneService, TEST_PRINCIPAL_SECRET};
 use jazz_platform::ids::{new_id, to_api};
 use jazz_platform::testing::TestDatabase;
 use jazz_platform::{Principal, PrincipalKey, ServiceName};
 use secrecy::SecretString;
 use serde_json::json;
-use stripe::{StripeStandIn, WEBHOOK_SECRET, event, seconds, signature, subscription};
+use stripe::{ORIGIN, StripeStandIn, WEBHOOK_SECRET, event, seconds, signature, subscription};
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 use tonic_types::StatusExt as _;
 
-const SEEDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../seeds");
 const PRO_PRICE: &str = "price_jazzmaster_pro_monthly";
 const EDUCATOR_PRICE: &str = "price_jazzmaster_educator_monthly";
-const ORIGIN: &str = "https://app.jazzmaster.test";
 
 /// Billing alone, talking to a Stripe stand-in.
 struct Billing {
     db: TestDatabase,
-    channel: Channel,
+    service: LoneService,
     key: PrincipalKey,
     stripe: StripeStandIn,
-    addr: std::net::SocketAddr,
-    _stop: oneshot::Sender<()>,
 }
 
 struct User(Principal);
@@ -63,34 +57,12 @@ impl Billing {
     async fn start() -> anyhow::Result<Self> {
         let stripe = StripeStandIn::start().await?;
         let db = TestDatabase::migrated(ServiceName::Billing, billing::MIGRATIONS).await?;
-        let config = service_config(ServiceName::Billing, &db.url, jazz_e2e::no_peers());
-        billing::seed::load(jazz_platform::db::pool(&config.database)?, SEEDS.into()).await?;
-        let options = BillingOptions {
-            stripe: StripeConfig {
-                api_url: stripe.url.clone(),
-                secret_key: Some(SecretString::from(stripe::SECRET_KEY.to_owned())),
-                webhook_secret: Some(SecretString::from(WEBHOOK_SECRET.to_owned())),
-                timeout: Duration::from_secs(3),
-            },
-            redirects: RedirectRules::new(&[ORIGIN], "jazzmaster")?,
-        };
-        let app = billing::build_with_options(config, options).await?;
-        let addr = app.local_addr();
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = app
-                .run_until_stopped(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
-        let channel = connect(addr).await?;
-        let key = PrincipalKey::new(SecretString::from(TEST_PRINCIPAL_SECRET.to_owned()));
-        Ok(Self { db, channel, key, stripe, addr, _stop: stop })
+        let service = jazz_e2e::billing_alone(&db, stripe::billing_options(&stripe, true)?).await?;
+        Ok(Self { db, service, key: jazz_e2e::test_principal_key(), stripe })
     }
 
     fn public(&self) -> BillingServiceClient<Channel> {
-        BillingServiceClient::new(self.channel.clone())
+        BillingServiceClient::new(self.service.channel.clone())
     }
 
     fn as_user<T>(&self, user: &User, message: T) -> Request<T> {
@@ -125,7 +97,7 @@ impl Billing {
         let mut request =
             Request::new(HandleStripeEventRequest { payload: payload.to_vec(), signature_header: header.into() });
         self.key.attach(&mut request, &Principal::service("gateway"));
-        let mut client = BillingInternalServiceClient::new(self.channel.clone());
+        let mut client = BillingInternalServiceClient::new(self.service.channel.clone());
         client.handle_stripe_event(request).await.map(tonic::Response::into_inner)
     }
 
@@ -544,7 +516,7 @@ async fn the_gateway_webhook_endpoint_hands_stripe_events_to_billing() -> anyhow
         listen_addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         peers: jazz_platform::config::PeerUrls {
             identity: nowhere.clone(),
-            billing: format!("http://{}", billing.addr),
+            billing: format!("http://{}", billing.service.addr),
             content: nowhere.clone(),
             progress: nowhere,
         },
