@@ -280,6 +280,20 @@ impl LoneService {
     }
 }
 
+/// Serves a stand-in for an outside service (an OAuth provider, Stripe) on
+/// `listener` until the returned sender is dropped.
+pub fn serve_stand_in(listener: tokio::net::TcpListener, app: axum::Router) -> oneshot::Sender<()> {
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    stop
+}
+
 /// The key tests sign principals with (the gateway's, in production).
 pub fn test_principal_key() -> jazz_platform::PrincipalKey {
     jazz_platform::PrincipalKey::new(SecretString::from(TEST_PRINCIPAL_SECRET.to_owned()))

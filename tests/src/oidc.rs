@@ -79,14 +79,7 @@ impl OidcStandIn {
                     }
                 }),
             );
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
+        let stop = crate::serve_stand_in(listener, app);
         Ok(Self { issuer, key_set_reads, published_kid, _stop: stop })
     }
 

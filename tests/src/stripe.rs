@@ -95,14 +95,7 @@ impl StripeStandIn {
                 async move { answer(&state, &base, method, uri, &headers, &body) }
             },
         );
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
+        let stop = crate::serve_stand_in(listener, app);
         Ok(Self { url, state, _stop: stop })
     }
 
