@@ -10,6 +10,10 @@ VENV    := $(BUILD)/venv
 PY      := $(VENV)/bin/python
 BUF     := node_modules/.bin/buf
 SERVICES := identity billing content progress
+# Tests run at once per test binary. The end-to-end tests mostly wait on
+# PostgreSQL and loopback gRPC, so more than the 2 cores pay off; each
+# holds a few connections (keep TEST_THREADS x ~17 under max_connections).
+TEST_THREADS ?= 6
 # Where PostgreSQL is: $POSTGRES_URL, the local server, or a private cluster.
 PG = $$(deploy/local/ensure-postgres.sh)
 
@@ -62,7 +66,7 @@ lint: $(BUF) $(VENV)/.ready ## rustfmt, clippy (warnings are errors), buf lint, 
 
 test: lint $(VENV)/.ready ## everything a change must pass
 	base=$(PG); deploy/local/drop-test-dbs.sh "$$base"; \
-	  TEST_POSTGRES_URL=$$base cargo test --workspace --quiet
+	  TEST_POSTGRES_URL=$$base cargo test --workspace --quiet -- --test-threads $(TEST_THREADS)
 	$(MAKE) --no-print-directory music-check
 	tests/outside/run.sh
 

@@ -8,7 +8,7 @@ pub mod stripe;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use jazz_platform::config::{DatabaseConfig, PeerUrls, ServerLimits};
+use jazz_platform::config::{DatabaseConfig, Listen, PeerUrls, ServerLimits};
 use jazz_platform::testing::TestDatabase;
 use jazz_platform::{Application, ServiceConfig, ServiceMigrations, ServiceName};
 use secrecy::SecretString;
@@ -45,12 +45,8 @@ impl Drop for Suite {
 pub fn service_config(service: ServiceName, database_url: &str, peers: PeerUrls) -> ServiceConfig {
     ServiceConfig {
         service,
-        listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        database: DatabaseConfig {
-            url: SecretString::from(database_url.to_owned()),
-            max_connections: 4,
-            acquire_timeout: Duration::from_secs(5),
-        },
+        listen: Listen::Addr(SocketAddr::from(([127, 0, 0, 1], 0))),
+        database: database_config(database_url, 4),
         peers,
         principal_secret: SecretString::from(TEST_PRINCIPAL_SECRET.to_owned()),
         migrate_on_start: false,
@@ -100,45 +96,66 @@ fn spawn(app: Application, stop: &mut Vec<oneshot::Sender<()>>) -> SocketAddr {
 }
 
 impl Suite {
-    /// Starts everything on fresh databases, with default gateway limits.
+    /// Starts everything on fresh databases, with default limits.
     pub async fn start() -> anyhow::Result<Self> {
-        Self::start_with(gateway::limits::RateLimits::default()).await
+        Self::builder().start().await
     }
 
-    /// Starts everything on fresh databases, with these gateway rate limits.
-    pub async fn start_with(rate_limits: gateway::limits::RateLimits) -> anyhow::Result<Self> {
-        Self::start_with_limits(rate_limits, ServerLimits::default()).await
+    /// A suite with settings other than the defaults:
+    /// `Suite::builder().rate_limits(…).gateway_limits(…).start()`.
+    pub fn builder() -> SuiteBuilder {
+        SuiteBuilder::default()
+    }
+}
+
+/// How a [`Suite`] is started (the crates.io `TestApp` builder's shape).
+#[derive(Default)]
+pub struct SuiteBuilder {
+    rate_limits: gateway::limits::RateLimits,
+    gateway_limits: ServerLimits,
+}
+
+impl SuiteBuilder {
+    /// The gateway's per-address, per-user and credential rate limits.
+    pub fn rate_limits(mut self, rate_limits: gateway::limits::RateLimits) -> Self {
+        self.rate_limits = rate_limits;
+        self
     }
 
-    /// Starts everything, with these gateway rate limits and server limits.
-    pub async fn start_with_limits(
-        rate_limits: gateway::limits::RateLimits,
-        gateway_limits: ServerLimits,
-    ) -> anyhow::Result<Self> {
-        let mut stop = Vec::new();
-        let mut databases = Vec::new();
-        for service in ServiceName::DATA_SERVICES {
-            databases.push((service, TestDatabase::migrated(service, migrations_of(service)).await?));
-        }
+    /// The gateway's server limits (concurrency, message size, timeout).
+    pub fn gateway_limits(mut self, limits: ServerLimits) -> Self {
+        self.gateway_limits = limits;
+        self
+    }
+
+    /// Makes the four databases (concurrently, each copied from its
+    /// migrated template), seeds billing's catalogue, binds every
+    /// listener, then builds and serves each service on its own listener
+    /// and the gateway in front.
+    pub async fn start(self) -> anyhow::Result<Suite> {
+        let (identity_db, billing_db, content_db, progress_db) = tokio::try_join!(
+            TestDatabase::migrated(ServiceName::Identity, identity::MIGRATIONS),
+            TestDatabase::migrated(ServiceName::Billing, billing::MIGRATIONS),
+            TestDatabase::migrated(ServiceName::Content, content::MIGRATIONS),
+            TestDatabase::migrated(ServiceName::Progress, progress::MIGRATIONS),
+        )?;
         // The plan catalogue, as `make seed` loads it.
-        if let Some((_, billing_db)) = databases.iter().find(|(s, _)| *s == ServiceName::Billing) {
-            let pool = jazz_platform::db::pool(&DatabaseConfig {
-                url: SecretString::from(billing_db.url.clone()),
-                max_connections: 1,
-                acquire_timeout: Duration::from_secs(5),
-            })?;
-            billing::seed::load(pool, concat!(env!("CARGO_MANIFEST_DIR"), "/../seeds").into()).await?;
-        }
-        // Services are bound before their peers' URLs are known; they call
-        // peers lazily, so a first pass with placeholder URLs would be wrong.
-        // Bind every listener first, then build with the real addresses.
-        let mut hosts = Vec::new();
+        billing::seed::load(jazz_platform::db::pool(&database_config(&billing_db.url, 1))?, SEEDS_DIR.into()).await?;
+        let databases = vec![
+            (ServiceName::Identity, identity_db),
+            (ServiceName::Billing, billing_db),
+            (ServiceName::Content, content_db),
+            (ServiceName::Progress, progress_db),
+        ];
+        // Every listener is bound before any service is built, so each
+        // knows its peers' addresses; each service then serves on the very
+        // socket bound here.
+        let mut listeners = Vec::new();
         for service in ServiceName::DATA_SERVICES {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-            hosts.push((service, listener.local_addr()?, listener));
+            listeners.push((service, Listen::loopback()?));
         }
         let url_of = |svc: ServiceName| {
-            hosts.iter().find(|(s, _, _)| *s == svc).map(|(_, a, _)| format!("http://{a}")).unwrap_or_default()
+            listeners.iter().find(|(s, _)| *s == svc).map(|(_, l)| format!("http://{}", l.addr())).unwrap_or_default()
         };
         let peers = PeerUrls {
             identity: url_of(ServiceName::Identity),
@@ -148,12 +165,11 @@ impl Suite {
         };
         let mailer = identity::mail::MemoryMailer::new();
         let oidc = oidc::OidcStandIn::start().await?;
+        let mut stop = Vec::new();
         let mut services = Vec::new();
-        for (service, addr, listener) in hosts {
-            let db = databases.iter().find(|(s, _)| *s == service).map(|(_, d)| d.url.clone()).unwrap_or_default();
-            let mut config = service_config(service, &db, peers.clone());
-            config.listen_addr = addr;
-            drop(listener); // free the port for the service to bind
+        for ((service, listen), (_, db)) in listeners.into_iter().zip(&databases) {
+            let mut config = service_config(service, &db.url, peers.clone());
+            config.listen = listen;
             let app = match service {
                 ServiceName::Identity => {
                     let options = identity_options(&oidc)?;
@@ -166,19 +182,26 @@ impl Suite {
             services.push((service, spawn(app, &mut stop)));
         }
         let gateway = gateway::build(gateway::GatewayConfig {
-            listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            listen: Listen::loopback()?,
             peers,
             principal_secret: SecretString::from(TEST_PRINCIPAL_SECRET.to_owned()),
-            limits: gateway_limits,
+            limits: self.gateway_limits,
             auth_cache_ttl: Duration::from_secs(1),
-            rate_limits,
+            rate_limits: self.rate_limits,
             cors_allowed_origins: vec!["https://app.jazzmaster.test".to_owned()],
         })
         .await?;
         let gateway = spawn(gateway, &mut stop);
-        Ok(Self { gateway, services, databases, mailer, oidc, stop })
+        Ok(Suite { gateway, services, databases, mailer, oidc, stop })
     }
+}
 
+/// A small pool's settings for `url`.
+fn database_config(url: &str, max_connections: usize) -> DatabaseConfig {
+    DatabaseConfig { url: SecretString::from(url.to_owned()), max_connections, acquire_timeout: Duration::from_secs(5) }
+}
+
+impl Suite {
     /// Signs a learner up through the gateway, verifies the address with the
     /// mailed token and returns their session token.
     pub async fn learner(&self, email: &str) -> anyhow::Result<String> {

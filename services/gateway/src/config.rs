@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use jazz_platform::ServiceName;
-use jazz_platform::config::{ConfigError, PeerUrls, ServerLimits, env_parse, principal_secret_from_env};
+use jazz_platform::config::{ConfigError, Listen, PeerUrls, ServerLimits, env_parse, principal_secret_from_env};
 use secrecy::SecretString;
 
 use crate::limits::RateLimits;
@@ -13,7 +13,7 @@ use crate::limits::RateLimits;
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
     /// The public listener: `GATEWAY_ADDR`, default `0.0.0.0:50051`.
-    pub listen_addr: SocketAddr,
+    pub listen: Listen,
     /// Where the services are (`IDENTITY_URL`, `BILLING_URL`, …).
     pub peers: PeerUrls,
     /// Key that signs the principals the services verify.
@@ -35,7 +35,7 @@ impl GatewayConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
         let default_addr = SocketAddr::from(([0, 0, 0, 0], ServiceName::Gateway.default_port()));
         Ok(Self {
-            listen_addr: env_parse("GATEWAY_ADDR", default_addr)?,
+            listen: Listen::Addr(env_parse("GATEWAY_ADDR", default_addr)?),
             peers: PeerUrls::from_env(),
             principal_secret: principal_secret_from_env()?,
             limits: ServerLimits::from_env()?,

@@ -99,7 +99,7 @@ pub async fn build(config: GatewayConfig) -> anyhow::Result<Application> {
         }),
     );
 
-    let host = ServiceHost::bind(config.listen_addr, config.limits.clone()).await?;
+    let host = ServiceHost::bind(&config.listen, config.limits.clone()).await?;
     let spec = ServeSpec {
         routes: tonic::service::Routes::from(router),
         health_names: PUBLIC_SERVICES.iter().map(|(name, _)| *name).collect(),

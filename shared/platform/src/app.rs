@@ -60,7 +60,7 @@ impl Application {
         routes: Routes,
         health_names: Vec<&'static str>,
     ) -> anyhow::Result<Self> {
-        let host = ServiceHost::bind(context.config.listen_addr, context.config.limits.clone()).await?;
+        let host = ServiceHost::bind(&context.config.listen, context.config.limits.clone()).await?;
         let spec = ServeSpec {
             routes,
             health_names,

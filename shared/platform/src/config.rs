@@ -205,8 +205,8 @@ impl PeerUrls {
 pub struct ServiceConfig {
     /// Which service this is.
     pub service: ServiceName,
-    /// Where to listen; port 0 picks a free one (tests).
-    pub listen_addr: SocketAddr,
+    /// Where to listen.
+    pub listen: Listen,
     /// The service's own database.
     pub database: DatabaseConfig,
     /// The other services.
@@ -231,7 +231,7 @@ impl ServiceConfig {
         let listen_addr = env_parse(&addr_var, SocketAddr::from(([0, 0, 0, 0], service.default_port())))?;
         Ok(Self {
             service,
-            listen_addr,
+            listen: Listen::Addr(listen_addr),
             database: DatabaseConfig::from_env(service)?,
             peers: PeerUrls::from_env(),
             principal_secret: principal_secret_from_env()?,
@@ -239,6 +239,57 @@ impl ServiceConfig {
             limits: ServerLimits::from_env()?,
             relay_interval: Duration::from_millis(env_parse("OUTBOX_RELAY_INTERVAL_MS", 1_000)?),
         })
+    }
+}
+
+/// Where a server takes its connections from.
+#[derive(Debug, Clone)]
+pub enum Listen {
+    /// Bind this address at start (port 0 picks a free one).
+    Addr(SocketAddr),
+    /// Serve on a listener the caller has already bound. Tests bind every
+    /// port first, so each service knows its peers' addresses before any
+    /// starts, and no port is ever freed and bound again (another process
+    /// could take it in between).
+    Bound(BoundListener),
+}
+
+impl Listen {
+    /// A listener bound now on `127.0.0.1:0`, for tests.
+    pub fn loopback() -> std::io::Result<Self> {
+        Ok(Self::Bound(BoundListener::new(std::net::TcpListener::bind("127.0.0.1:0")?)?))
+    }
+
+    /// The address served: the bound one, or the one to bind.
+    pub fn addr(&self) -> SocketAddr {
+        match self {
+            Self::Addr(addr) => *addr,
+            Self::Bound(bound) => bound.local_addr,
+        }
+    }
+}
+
+/// A bound listener handed to exactly one server; configs are cloned, the
+/// socket is not, so the first server to start takes it.
+#[derive(Debug, Clone)]
+pub struct BoundListener {
+    local_addr: SocketAddr,
+    socket: std::sync::Arc<std::sync::Mutex<Option<std::net::TcpListener>>>,
+}
+
+impl BoundListener {
+    /// Wraps `listener` (made non-blocking, as tokio needs it).
+    pub fn new(listener: std::net::TcpListener) -> std::io::Result<Self> {
+        listener.set_nonblocking(true)?;
+        Ok(Self {
+            local_addr: listener.local_addr()?,
+            socket: std::sync::Arc::new(std::sync::Mutex::new(Some(listener))),
+        })
+    }
+
+    /// The listener, once; `None` when a server has already taken it.
+    pub fn take(&self) -> Option<std::net::TcpListener> {
+        self.socket.lock().ok().and_then(|mut socket| socket.take())
     }
 }
 

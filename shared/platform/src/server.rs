@@ -24,7 +24,7 @@ use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, 
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse};
 use tracing::Level;
 
-use crate::config::ServerLimits;
+use crate::config::{Listen, ServerLimits};
 use crate::db::{DbPool, ping};
 
 /// The request-id header, set by the first hop and carried to the last.
@@ -113,9 +113,17 @@ fn make_span(request: &http::Request<tonic::body::Body>) -> tracing::Span {
 }
 
 impl ServiceHost {
-    /// Binds `addr` (port 0 picks a free port).
-    pub async fn bind(addr: SocketAddr, limits: ServerLimits) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(addr).await?;
+    /// Binds `listen`'s address, or adopts its already bound listener.
+    pub async fn bind(listen: &Listen, limits: ServerLimits) -> std::io::Result<Self> {
+        let listener = match listen {
+            Listen::Addr(addr) => TcpListener::bind(addr).await?,
+            Listen::Bound(bound) => {
+                let socket = bound.take().ok_or_else(|| {
+                    std::io::Error::new(std::io::ErrorKind::AddrInUse, "this listener already serves another server")
+                })?;
+                TcpListener::from_std(socket)?
+            }
+        };
         let local_addr = listener.local_addr()?;
         Ok(Self { listener, local_addr, limits })
     }

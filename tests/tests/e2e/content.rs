@@ -595,7 +595,20 @@ async fn transposition_makes_one_spelled_item_per_key() -> anyhow::Result<()> {
     assert_eq!(keys, ["Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]);
     let bb = items.iter().find(|c| c.key == "Bb").cloned().unwrap_or_default();
     assert!(bb.music_xml.contains("<fifths>-2</fifths>"));
-    assert!(!bb.music_xml.contains("<alter>1</alter>") || bb.music_xml.contains("<fifths>"));
+    // The same notes, moved: as many notes as the source, and the new
+    // tonic spelled B-flat, never A-sharp.
+    let notes = |xml: &str| xml.matches("<note").count();
+    let source_xml = env
+        .api()
+        .get_content(env.signed(&user, GetContentRequest { id: source.id.clone(), view: ContentView::Full as i32 }))
+        .await?
+        .into_inner();
+    let source_notes = notes(&source_xml.content.map(|c| c.music_xml).unwrap_or_default());
+    assert!(source_notes > 0);
+    assert_eq!(notes(&bb.music_xml), source_notes);
+    let compact: String = bb.music_xml.split_whitespace().collect();
+    assert!(compact.contains("<step>B</step><alter>-1</alter>"), "B-flat spelled as such");
+    assert!(!compact.contains("<step>A</step><alter>1</alter>"), "never as A-sharp");
     let origin = bb.metadata.and_then(|m| m.fields.get("transposed_from").cloned()).and_then(|v| v.kind);
     assert_eq!(origin, Some(prost_types::value::Kind::StringValue(source.id.clone())));
     let some = TransposeContentRequest {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use jazz_contract::jazz::billing::v1 as billing_pb;
 use jazz_e2e::{TEST_PRINCIPAL_SECRET, connect, no_peers, service_config};
-use jazz_platform::config::ServerLimits;
+use jazz_platform::config::{Listen, ServerLimits};
 use jazz_platform::server::{HealthProbe, ServeSpec, ServiceHost};
 use jazz_platform::testing::{TestDatabase, server_url};
 use jazz_platform::{Principal, PrincipalKey, ServiceName};
@@ -51,7 +51,7 @@ async fn a_panicking_handler_answers_internal_and_the_server_lives_on() -> anyho
         max_connections: 1,
         acquire_timeout: Duration::from_secs(2),
     })?;
-    let host = ServiceHost::bind(SocketAddr::from(([127, 0, 0, 1], 0)), ServerLimits::default()).await?;
+    let host = ServiceHost::bind(&Listen::Addr(SocketAddr::from(([127, 0, 0, 1], 0))), ServerLimits::default()).await?;
     let addr = host.local_addr();
     let spec = ServeSpec {
         routes: tonic::service::Routes::from(router),

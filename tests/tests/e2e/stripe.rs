@@ -513,7 +513,7 @@ async fn the_gateway_webhook_endpoint_hands_stripe_events_to_billing() -> anyhow
     billing.subscription(&user).await?;
     let nowhere = "http://127.0.0.1:1".to_owned();
     let gateway = gateway::build(gateway::GatewayConfig {
-        listen_addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        listen: jazz_platform::config::Listen::Addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
         peers: jazz_platform::config::PeerUrls {
             identity: nowhere.clone(),
             billing: format!("http://{}", billing.service.addr),

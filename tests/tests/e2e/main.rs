@@ -1,0 +1,25 @@
+//! The end-to-end suite: one test binary, one module per area. Every test
+//! starts what it needs in-process on real PostgreSQL (its own databases,
+//! copied from migrated templates) and talks real gRPC over loopback; see
+//! `jazz_e2e` (tests/src/lib.rs) for the harness.
+//!
+//! One binary instead of one per file: each links all five services, so
+//! seventeen binaries cost seventeen links and seventeen test processes.
+
+mod audit_trail;
+mod billing;
+mod billing_erasure;
+mod content;
+mod erasure;
+mod events;
+mod faults;
+mod gateway;
+mod identity;
+mod learner;
+mod library;
+mod mail;
+mod migrations;
+mod oidc;
+mod progress;
+mod schema;
+mod stripe;
