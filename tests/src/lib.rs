@@ -3,6 +3,7 @@
 //! ports, exactly as `make run` wires it, minus the processes.
 
 pub mod oidc;
+pub mod sql;
 pub mod stripe;
 
 use std::net::SocketAddr;
@@ -344,4 +345,101 @@ pub fn bearer<T>(message: T, token: &str) -> anyhow::Result<tonic::Request<T>> {
     let mut request = tonic::Request::new(message);
     request.metadata_mut().insert("authorization", format!("Bearer {token}").parse()?);
     Ok(request)
+}
+
+/// A test user: a principal for a fresh user id, as the gateway would sign
+/// it for a signed-in learner.
+#[derive(Debug, Clone)]
+pub struct TestUser(pub jazz_platform::Principal);
+
+impl Default for TestUser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestUser {
+    /// A user nobody has seen yet.
+    pub fn new() -> Self {
+        use jazz_platform::ids::new_id;
+        Self(jazz_platform::Principal::user(new_id(), new_id(), "req-test"))
+    }
+
+    /// The user's id.
+    pub fn id(&self) -> uuid::Uuid {
+        self.0.user_id.unwrap_or_default()
+    }
+
+    /// The user's id in API form (ULID).
+    pub fn api(&self) -> String {
+        jazz_platform::ids::to_api(self.id())
+    }
+
+    /// `message` carrying this user's principal, signed now with the test
+    /// key and valid for a minute.
+    pub fn signed<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        let fresh =
+            jazz_platform::Principal { expires_at: jazz_platform::principal::now_unix() + 60, ..self.0.clone() };
+        test_principal_key().attach(&mut request, &fresh);
+        request
+    }
+}
+
+/// `message` carrying the principal of the peer service `service`, signed
+/// with the test key.
+pub fn as_service<T>(service: &str, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    test_principal_key().attach(&mut request, &jazz_platform::Principal::service(service));
+    request
+}
+
+/// The fields a refusal's `BadRequest` names, in order.
+pub fn bad_fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt as _;
+    status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}
+
+/// A refusal's stable reason code (`ErrorInfo.reason`).
+pub fn reason(status: &tonic::Status) -> Option<String> {
+    use tonic_types::StatusExt as _;
+    status.get_details_error_info().map(|info| info.reason)
+}
+
+/// Every content type the engine generates.
+pub const CONTENT_TYPES: [jazz_contract::jazz::common::v1::ContentType; 6] = {
+    use jazz_contract::jazz::common::v1::ContentType;
+    [
+        ContentType::JazzLick,
+        ContentType::ChordProgression,
+        ContentType::ScalePattern,
+        ContentType::HarmonyExercise,
+        ContentType::Melody,
+        ContentType::CompletePiece,
+    ]
+};
+
+/// A request for an intermediate bebop lick in `key` (major) at `tempo_bpm`.
+pub fn lick_request(
+    key: &str,
+    tempo_bpm: i32,
+    request_id: &str,
+) -> jazz_contract::jazz::content::v1::GenerateContentRequest {
+    use jazz_contract::jazz::common::v1::{ContentType, Difficulty, KeyMode};
+    use jazz_contract::jazz::content::v1 as pb;
+    pb::GenerateContentRequest {
+        parameters: Some(pb::GenerationParameters {
+            r#type: ContentType::JazzLick as i32,
+            key: key.into(),
+            mode: KeyMode::Major as i32,
+            tempo_bpm,
+            style: "bebop".into(),
+            difficulty: Difficulty::Intermediate as i32,
+            ..Default::default()
+        }),
+        request_id: request_id.into(),
+    }
 }

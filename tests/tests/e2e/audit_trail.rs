@@ -4,12 +4,13 @@
 //! the gateway, so every service writes its own entries; the admin calls go
 //! straight to identity with a service principal.
 
+use jazz_e2e::bad_fields as fields_of;
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jazz_contract::jazz::common::v1::{AuditLogEntry, ContentType, Difficulty, KeyMode};
+use jazz_contract::jazz::common::v1::AuditLogEntry;
 use jazz_contract::jazz::content::v1 as content_pb;
 use jazz_contract::jazz::identity::v1 as identity_pb;
 use jazz_contract::jazz::progress::v1 as progress_pb;
@@ -20,7 +21,6 @@ use jazz_platform::{Principal, PrincipalKey, ServiceName};
 use secrecy::SecretString;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
-use tonic_types::StatusExt as _;
 
 use content_pb::content_internal_service_client::ContentInternalServiceClient;
 use content_pb::content_service_client::ContentServiceClient;
@@ -39,28 +39,6 @@ fn admin<T>(message: T) -> Request<T> {
     request
 }
 
-fn fields_of(status: &Status) -> Vec<String> {
-    status
-        .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
-}
-
-fn lick() -> content_pb::GenerateContentRequest {
-    content_pb::GenerateContentRequest {
-        parameters: Some(content_pb::GenerationParameters {
-            r#type: ContentType::JazzLick as i32,
-            key: "F".into(),
-            mode: KeyMode::Major as i32,
-            tempo_bpm: 140,
-            style: "bebop".into(),
-            difficulty: Difficulty::Intermediate as i32,
-            ..Default::default()
-        }),
-        request_id: String::new(),
-    }
-}
-
 /// Makes a learner leave entries in all four services through the gateway:
 /// sign-up and verification (identity), the FREE subscription and a quota
 /// grant (billing), a generation (content) and a practice session
@@ -73,7 +51,7 @@ async fn busy_learner(suite: &Suite, email: &str) -> anyhow::Result<String> {
     let mut content = ContentServiceClient::new(gateway.clone());
     let mut generated = None;
     for _ in 0..100 {
-        match content.generate_content(bearer(lick(), &token)?).await {
+        match content.generate_content(bearer(jazz_e2e::lick_request("F", 140, ""), &token)?).await {
             Ok(response) => {
                 generated = response.into_inner().content;
                 break;

@@ -4,6 +4,8 @@
 //! user's for the public ones). The quota race, replay by key, refunds,
 //! rollover by date, plans without a feature and usage that equals the rows.
 
+use jazz_e2e::TestUser as User;
+use jazz_e2e::reason;
 use std::collections::HashMap;
 
 use diesel::sql_types::{BigInt, Nullable, Text, Uuid as SqlUuid};
@@ -55,17 +57,12 @@ impl Billing {
 
     /// `message` signed as the content service.
     fn as_service<T>(&self, message: T) -> Request<T> {
-        let mut request = Request::new(message);
-        self.key.attach(&mut request, &Principal::service("content"));
-        request
+        jazz_e2e::as_service("content", message)
     }
 
     /// `message` signed as `user`.
     fn as_user<T>(&self, user: &User, message: T) -> Request<T> {
-        let mut request = Request::new(message);
-        let fresh = Principal { expires_at: jazz_platform::principal::now_unix() + 60, ..user.0.clone() };
-        self.key.attach(&mut request, &fresh);
-        request
+        user.signed(message)
     }
 
     async fn sql(&self) -> anyhow::Result<AsyncPgConnection> {
@@ -118,25 +115,6 @@ impl Billing {
         )
         .await
     }
-}
-
-/// A test user: a signed-in principal (its id's type stays unnamed, as
-/// this crate does not depend on `uuid`).
-struct User(Principal);
-
-impl User {
-    fn new() -> Self {
-        Self(Principal::user(new_id(), new_id(), "req-test"))
-    }
-
-    /// The user's id in API form.
-    fn api(&self) -> String {
-        self.0.user_id.map(to_api).unwrap_or_default()
-    }
-}
-
-fn reason(status: &Status) -> Option<String> {
-    status.get_details_error_info().map(|info| info.reason)
 }
 
 async fn race(billing: &Billing, limit: i64) -> anyhow::Result<()> {
@@ -387,11 +365,7 @@ async fn bad_inputs_name_the_field_and_write_nothing() -> anyhow::Result<()> {
         let status = billing.internal().consume_quota(billing.as_service(request)).await.err();
         let status = status.ok_or_else(|| anyhow::anyhow!("accepted a bad {field}"))?;
         assert_eq!(status.code(), Code::InvalidArgument, "{field}");
-        let fields: Vec<_> = status
-            .get_details_bad_request()
-            .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-            .unwrap_or_default();
-        assert_eq!(fields, [field]);
+        assert_eq!(jazz_e2e::bad_fields(&status), [field]);
     }
     assert_eq!(billing.usage_rows(&user).await?, 0);
     assert_eq!(billing.count("SELECT count(*) AS n FROM subscriptions WHERE user_id = $1", &user).await?, 0);

@@ -6,6 +6,8 @@
 //! the ULID), the user's Stripe subscription is canceled at Stripe, and
 //! other users' rows are untouched.
 
+use jazz_e2e::TestUser as User;
+use jazz_e2e::bad_fields;
 use jazz_e2e::stripe;
 
 use std::time::Duration;
@@ -20,13 +22,12 @@ use jazz_contract::jazz::billing::v1::{
 };
 use jazz_contract::jazz::common::v1::SubscriptionTier;
 use jazz_e2e::LoneService;
+use jazz_platform::ServiceName;
 use jazz_platform::ids::{new_id, to_api};
 use jazz_platform::testing::TestDatabase;
-use jazz_platform::{Principal, PrincipalKey, ServiceName};
 use stripe::{ORIGIN, StripeStandIn, WEBHOOK_SECRET, event, seconds, signature, subscription};
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
-use tonic_types::StatusExt as _;
 use uuid::Uuid;
 
 const PRO_PRICE: &str = "price_jazzmaster_pro_monthly";
@@ -35,26 +36,9 @@ const PRO_PRICE: &str = "price_jazzmaster_pro_monthly";
 struct Billing {
     db: TestDatabase,
     service: LoneService,
-    key: PrincipalKey,
     stripe: StripeStandIn,
     /// Whether billing has a Stripe secret key.
     secret: bool,
-}
-
-struct User(Principal);
-
-impl User {
-    fn new() -> Self {
-        Self(Principal::user(new_id(), new_id(), "req-test"))
-    }
-
-    fn id(&self) -> Uuid {
-        self.0.user_id.unwrap_or_default()
-    }
-
-    fn api(&self) -> String {
-        to_api(self.id())
-    }
 }
 
 #[derive(diesel::QueryableByName)]
@@ -81,20 +65,15 @@ impl Billing {
         let stripe = StripeStandIn::start().await?;
         let db = TestDatabase::migrated(ServiceName::Billing, billing::MIGRATIONS).await?;
         let service = jazz_e2e::billing_alone(&db, stripe::billing_options(&stripe, secret)?).await?;
-        Ok(Self { db, service, key: jazz_e2e::test_principal_key(), stripe, secret })
+        Ok(Self { db, service, stripe, secret })
     }
 
     fn as_user<T>(&self, user: &User, message: T) -> Request<T> {
-        let mut request = Request::new(message);
-        let fresh = Principal { expires_at: jazz_platform::principal::now_unix() + 60, ..user.0.clone() };
-        self.key.attach(&mut request, &fresh);
-        request
+        user.signed(message)
     }
 
     fn as_service<T>(&self, service: &str, message: T) -> Request<T> {
-        let mut request = Request::new(message);
-        self.key.attach(&mut request, &Principal::service(service));
-        request
+        jazz_e2e::as_service(service, message)
     }
 
     fn internal(&self) -> BillingInternalServiceClient<Channel> {
@@ -240,13 +219,6 @@ impl Billing {
             Err(status) => Err(status),
         }
     }
-}
-
-fn bad_fields(status: &Status) -> Vec<String> {
-    status
-        .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
 }
 
 #[tokio::test]

@@ -7,6 +7,9 @@
 //! soft delete, transposition, export, quota exhaustion and request-id
 //! replay.
 
+use jazz_e2e::CONTENT_TYPES as TYPES;
+use jazz_e2e::TestUser as User;
+use jazz_e2e::reason;
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -35,15 +38,6 @@ struct Env {
     key: PrincipalKey,
 }
 
-#[derive(Clone)]
-struct User(Principal);
-
-impl User {
-    fn api(&self) -> String {
-        self.0.user_id.map(to_api).unwrap_or_default()
-    }
-}
-
 fn db(suite: &Suite, service: ServiceName) -> anyhow::Result<&TestDatabase> {
     suite.databases.iter().find(|(s, _)| *s == service).map(|(_, d)| d).ok_or_else(|| anyhow::anyhow!("no db"))
 }
@@ -66,7 +60,7 @@ impl Env {
 
     /// A user with a FREE subscription.
     async fn user(&self) -> anyhow::Result<User> {
-        let user = User(Principal::user(new_id(), new_id(), "req-test"));
+        let user = User::new();
         let mut request = Request::new(HandleUserCreatedRequest {
             event_id: to_api(new_id()),
             user_id: user.api(),
@@ -78,10 +72,7 @@ impl Env {
     }
 
     fn signed<T>(&self, user: &User, message: T) -> Request<T> {
-        let mut request = Request::new(message);
-        let fresh = Principal { expires_at: jazz_platform::principal::now_unix() + 60, ..user.0.clone() };
-        self.key.attach(&mut request, &fresh);
-        request
+        user.signed(message)
     }
 
     fn api(&self) -> ContentServiceClient<Channel> {
@@ -155,20 +146,6 @@ fn params(content_type: ContentType) -> GenerationParameters {
 fn harmony(seed: u64) -> GenerationParameters {
     GenerationParameters { seed: Some(seed), ..params(ContentType::HarmonyExercise) }
 }
-
-fn reason(status: &Status) -> Option<String> {
-    use tonic_types::StatusExt as _;
-    status.get_details_error_info().map(|i| i.reason)
-}
-
-const TYPES: [ContentType; 6] = [
-    ContentType::JazzLick,
-    ContentType::ChordProgression,
-    ContentType::ScalePattern,
-    ContentType::HarmonyExercise,
-    ContentType::Melody,
-    ContentType::CompletePiece,
-];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_type_is_generated_stored_and_regenerated_identically() -> anyhow::Result<()> {
@@ -419,7 +396,7 @@ async fn fifty_concurrent_likes_count_fifty_and_a_double_like_counts_once() -> a
     env.publish(&alice, &item.id, None, &[]).await?;
     let mut likes = tokio::task::JoinSet::new();
     for _ in 0..50 {
-        let liker = User(Principal::user(new_id(), new_id(), "req-like"));
+        let liker = User::new();
         let (mut api, request) = (env.api(), env.signed(&liker, LikeContentRequest { id: item.id.clone() }));
         likes.spawn(async move { api.like_content(request).await.map(drop) });
     }

@@ -6,6 +6,7 @@
 //! nothing. Progress is called directly with signed principals; content
 //! items are inserted into content's database with SQL.
 
+use jazz_e2e::bad_fields as fields_of;
 use std::time::Duration;
 
 use diesel::sql_types::{BigInt, Bool, Text, Uuid as SqlUuid};
@@ -22,7 +23,6 @@ use jazz_platform::{Principal, PrincipalKey, ServiceName};
 use secrecy::SecretString;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
-use tonic_types::StatusExt as _;
 use uuid::Uuid;
 
 struct Env {
@@ -182,13 +182,6 @@ impl Env {
         }
         Ok(counts)
     }
-}
-
-fn fields_of(status: &Status) -> Vec<String> {
-    status
-        .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
 }
 
 fn identity() -> Principal {

@@ -4,6 +4,7 @@
 //! database with a [`MemoryMailer`], so a test can read the tokens it mails,
 //! and is called directly with principals signed by the test key.
 
+use jazz_e2e::bad_fields as fields_of;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -134,13 +135,6 @@ impl Identity {
 
 fn anonymous(ip: &str) -> Principal {
     Principal { client_ip: Some(ip.into()), user_agent: Some("jazz-e2e".into()), ..Principal::anonymous("test") }
-}
-
-fn fields_of(status: &Status) -> Vec<String> {
-    status
-        .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,26 +3,11 @@
 //! export it — and the FREE plan's generation limit, counted by billing.
 
 use jazz_contract::jazz::billing::v1 as billing_pb;
-use jazz_contract::jazz::common::v1::{ContentType, Difficulty, KeyMode};
 use jazz_contract::jazz::content::v1 as pb;
 use jazz_contract::jazz::content::v1::content_service_client::ContentServiceClient;
+use jazz_e2e::lick_request;
 use jazz_e2e::{Suite, bearer};
 use tonic::Code;
-
-fn lick(request_id: &str) -> pb::GenerateContentRequest {
-    pb::GenerateContentRequest {
-        parameters: Some(pb::GenerationParameters {
-            r#type: ContentType::JazzLick as i32,
-            key: "Bb".into(),
-            mode: KeyMode::Major as i32,
-            tempo_bpm: 160,
-            style: "bebop".into(),
-            difficulty: Difficulty::Intermediate as i32,
-            ..Default::default()
-        }),
-        request_id: request_id.into(),
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn learners_generate_find_share_like_save_and_export_through_the_gateway() -> anyhow::Result<()> {
@@ -31,7 +16,7 @@ async fn learners_generate_find_share_like_save_and_export_through_the_gateway()
     let bob = suite.learner("bob@example.com").await?;
     let mut content = ContentServiceClient::new(suite.gateway_channel().await?);
 
-    let item = content.generate_content(bearer(lick("lick-1"), &ann)?).await?.into_inner().content;
+    let item = content.generate_content(bearer(lick_request("Bb", 160, "lick-1"), &ann)?).await?.into_inner().content;
     let item = item.ok_or_else(|| anyhow::anyhow!("no content"))?;
     assert!(item.music_xml.contains("<score-partwise"), "MusicXML stored and returned");
     assert!(item.title.contains("B♭") || item.title.contains("Bb"), "{}", item.title);
@@ -88,16 +73,9 @@ async fn every_content_type_is_generated_through_the_gateway() -> anyhow::Result
     let suite = Suite::start().await?;
     let ann = suite.learner("ann@example.com").await?;
     let mut content = ContentServiceClient::new(suite.gateway_channel().await?);
-    let types = [
-        ContentType::JazzLick,
-        ContentType::ChordProgression,
-        ContentType::ScalePattern,
-        ContentType::HarmonyExercise,
-        ContentType::Melody,
-        ContentType::CompletePiece,
-    ];
+    let types = jazz_e2e::CONTENT_TYPES;
     for (i, kind) in types.into_iter().enumerate() {
-        let mut request = lick(&format!("type-{i}"));
+        let mut request = lick_request("Bb", 160, &format!("type-{i}"));
         if let Some(parameters) = request.parameters.as_mut() {
             parameters.r#type = kind as i32;
             parameters.style = String::new();
@@ -123,11 +101,11 @@ async fn generation_stops_at_the_free_limit_and_usage_shows_it() -> anyhow::Resu
 
     // seeds/billing/plans.json: FREE has 20 generations a month.
     for i in 0..20 {
-        content.generate_content(bearer(lick(&format!("gen-{i}")), &ann)?).await?;
+        content.generate_content(bearer(lick_request("Bb", 160, &format!("gen-{i}")), &ann)?).await?;
     }
     // A retried call with the same request id is answered, not charged again.
-    content.generate_content(bearer(lick("gen-0"), &ann)?).await?;
-    let refused = content.generate_content(bearer(lick("gen-20"), &ann)?).await.err();
+    content.generate_content(bearer(lick_request("Bb", 160, "gen-0"), &ann)?).await?;
+    let refused = content.generate_content(bearer(lick_request("Bb", 160, "gen-20"), &ann)?).await.err();
     assert_eq!(refused.map(|s| s.code()), Some(Code::ResourceExhausted));
 
     let usage = billing.get_usage(bearer(billing_pb::GetUsageRequest {}, &ann)?).await?.into_inner();

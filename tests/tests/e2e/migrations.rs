@@ -3,13 +3,12 @@
 //! applies again to the same schema; the `updated_at` trigger and the monthly
 //! partition helper do what `docs/database.md` says.
 
+use jazz_e2e::sql::{execute, lines, number};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use diesel::QueryableByName;
-use diesel::sql_types::{BigInt, Text};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::AsyncPgConnection;
 use jazz_e2e::migrations_of;
 use jazz_platform::ServiceName;
 use jazz_platform::testing::TestDatabase;
@@ -36,34 +35,6 @@ fn service_tables(service: ServiceName) -> &'static [&'static str] {
         }
         ServiceName::Gateway => &[],
     }
-}
-
-#[derive(QueryableByName)]
-struct Line {
-    #[diesel(sql_type = Text)]
-    line: String,
-}
-
-#[derive(QueryableByName)]
-struct Number {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-/// Runs `sql` (which names its one text column `line`) and returns the rows.
-async fn lines(conn: &mut AsyncPgConnection, sql: &str) -> anyhow::Result<Vec<String>> {
-    let rows: Vec<Line> = diesel::sql_query(sql).load(conn).await.with_context(|| format!("query failed: {sql}"))?;
-    Ok(rows.into_iter().map(|row| row.line).collect())
-}
-
-/// Runs `sql` (one row, one bigint column named `n`).
-async fn number(conn: &mut AsyncPgConnection, sql: &str) -> anyhow::Result<i64> {
-    let row: Number = diesel::sql_query(sql).get_result(conn).await.with_context(|| format!("query failed: {sql}"))?;
-    Ok(row.n)
-}
-
-async fn execute(conn: &mut AsyncPgConnection, sql: &str) -> anyhow::Result<usize> {
-    diesel::sql_query(sql).execute(conn).await.with_context(|| format!("statement failed: {sql}"))
 }
 
 /// The diesel versions of the migration directories under

@@ -5,6 +5,7 @@
 //! that write nothing, replay by request id, streaks in the user's zone,
 //! summary totals and gap-free pagination.
 
+use jazz_e2e::bad_fields as fields_of;
 use std::collections::HashSet;
 
 use diesel::sql_types::{BigInt, Bool, Text, Uuid as SqlUuid};
@@ -19,7 +20,6 @@ use prost_types::Timestamp;
 use secrecy::SecretString;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
-use tonic_types::StatusExt as _;
 use uuid::Uuid;
 
 struct Env {
@@ -131,13 +131,6 @@ const DAY: i64 = 86_400;
 
 fn ts(seconds: i64) -> Timestamp {
     Timestamp { seconds, nanos: 0 }
-}
-
-fn fields_of(status: &Status) -> Vec<String> {
-    status
-        .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
 }
 
 fn add(session: &str, content: Uuid, minutes: i32, performance: Option<f64>) -> AddPracticeRecordRequest {

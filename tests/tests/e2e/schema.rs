@@ -4,12 +4,13 @@
 //! accepts a valid row and refuses broken ones with the right SQLSTATE, and
 //! the hot queries of seed section 3.1 use their indexes.
 
+use jazz_e2e::sql::{execute, lines, number};
 use std::fmt::Write as _;
 
 use anyhow::Context as _;
 use diesel::QueryableByName;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::sql_types::{BigInt, Bool, Nullable, Text};
+use diesel::sql_types::{Bool, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use jazz_e2e::migrations_of;
 use jazz_platform::ServiceName;
@@ -18,18 +19,6 @@ use jazz_platform::testing::TestDatabase;
 // ---------------------------------------------------------------------------
 // helpers
 // ---------------------------------------------------------------------------
-
-#[derive(QueryableByName)]
-struct Line {
-    #[diesel(sql_type = Text)]
-    line: String,
-}
-
-#[derive(QueryableByName)]
-struct Number {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
 
 #[derive(QueryableByName)]
 struct PlanLine {
@@ -41,20 +30,6 @@ async fn migrated(service: ServiceName) -> anyhow::Result<(TestDatabase, AsyncPg
     let db = TestDatabase::migrated(service, migrations_of(service)).await?;
     let conn = db.connect().await?;
     Ok((db, conn))
-}
-
-async fn lines(conn: &mut AsyncPgConnection, sql: &str) -> anyhow::Result<Vec<String>> {
-    let rows: Vec<Line> = diesel::sql_query(sql).load(conn).await.with_context(|| format!("query failed: {sql}"))?;
-    Ok(rows.into_iter().map(|row| row.line).collect())
-}
-
-async fn number(conn: &mut AsyncPgConnection, sql: &str) -> anyhow::Result<i64> {
-    let row: Number = diesel::sql_query(sql).get_result(conn).await.with_context(|| format!("query failed: {sql}"))?;
-    Ok(row.n)
-}
-
-async fn execute(conn: &mut AsyncPgConnection, sql: &str) -> anyhow::Result<usize> {
-    diesel::sql_query(sql).execute(conn).await.with_context(|| format!("statement failed: {sql}"))
 }
 
 /// A fixed uuid, readable in failures: `id(7)` = `00000000-0000-0000-0000-000000000007`.

@@ -5,6 +5,8 @@
 //! Stripe signs them, delivered to HandleStripeEvent directly and through
 //! the gateway's `POST /webhooks/stripe`.
 
+use jazz_e2e::TestUser as User;
+use jazz_e2e::reason;
 use jazz_e2e::stripe;
 
 use std::time::Duration;
@@ -19,7 +21,6 @@ use jazz_contract::jazz::billing::v1::{
 };
 use jazz_contract::jazz::common::v1::{SubscriptionStatus, SubscriptionTier};
 use jazz_e2e::{LoneService, TEST_PRINCIPAL_SECRET};
-use jazz_platform::ids::{new_id, to_api};
 use jazz_platform::testing::TestDatabase;
 use jazz_platform::{Principal, PrincipalKey, ServiceName};
 use secrecy::SecretString;
@@ -41,18 +42,6 @@ struct Billing {
     stripe: StripeStandIn,
 }
 
-struct User(Principal);
-
-impl User {
-    fn new() -> Self {
-        Self(Principal::user(new_id(), new_id(), "req-test"))
-    }
-
-    fn api(&self) -> String {
-        self.0.user_id.map(to_api).unwrap_or_default()
-    }
-}
-
 impl Billing {
     async fn start() -> anyhow::Result<Self> {
         let stripe = StripeStandIn::start().await?;
@@ -66,10 +55,7 @@ impl Billing {
     }
 
     fn as_user<T>(&self, user: &User, message: T) -> Request<T> {
-        let mut request = Request::new(message);
-        let fresh = Principal { expires_at: jazz_platform::principal::now_unix() + 60, ..user.0.clone() };
-        self.key.attach(&mut request, &fresh);
-        request
+        user.signed(message)
     }
 
     async fn checkout(
@@ -152,10 +138,6 @@ impl Billing {
             .await?,
         ])
     }
-}
-
-fn reason(status: &Status) -> Option<String> {
-    status.get_details_error_info().map(|info| info.reason)
 }
 
 fn bad_field(status: &Status) -> Option<String> {
