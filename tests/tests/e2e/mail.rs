@@ -23,17 +23,19 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// A loopback port nobody listens on (yet).
+/// A loopback port nobody listens on (yet): for the one test whose mail
+/// server must be down first and come back on the same port.
 fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// aiosmtpd on a free port, storing messages in a fresh folder.
+/// aiosmtpd on a port it binds itself (no window in which another
+/// process could take it), storing messages in a fresh folder.
 async fn smtp_sink() -> anyhow::Result<(tokio::process::Child, u16, PathBuf)> {
-    smtp_sink_on(free_port()?).await
+    smtp_sink_on(0).await
 }
 
-/// aiosmtpd on `port`.
+/// aiosmtpd on `port` (0: one it picks); returns the port it listens on.
 async fn smtp_sink_on(port: u16) -> anyhow::Result<(tokio::process::Child, u16, PathBuf)> {
     let python = workspace().join("build/venv/bin/python");
     anyhow::ensure!(python.exists(), "build/venv is missing: run `make tools` (make test does)");
@@ -48,7 +50,8 @@ async fn smtp_sink_on(port: u16) -> anyhow::Result<(tokio::process::Child, u16, 
     let stdout = child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
     let mut lines = BufReader::new(stdout).lines();
     let ready = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await??;
-    anyhow::ensure!(ready.as_deref() == Some("ready"), "smtp sink did not start: {ready:?}");
+    let listening = ready.as_deref().and_then(|line| line.strip_prefix("ready ")).and_then(|p| p.parse().ok());
+    let port = listening.ok_or_else(|| anyhow::anyhow!("smtp sink did not start: {ready:?}"))?;
     Ok((child, port, out))
 }
 
