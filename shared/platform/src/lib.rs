@@ -15,6 +15,7 @@ pub mod error;
 pub mod http;
 pub mod idempotency;
 pub mod ids;
+pub mod malformed;
 pub mod outbox;
 pub mod page_token;
 pub mod partitions;

@@ -4,8 +4,9 @@
 //! Layers, outermost first: panic catching (a panicking handler answers
 //! INTERNAL and the process lives on), request ids (`x-request-id`, made
 //! when absent and echoed back), a tracing span per call joined to the
-//! caller's W3C trace, and a global concurrency limit. Inside those, tonic
-//! adds load shedding (calls beyond the limits are refused at once, not
+//! caller's W3C trace, a global concurrency limit, and requests that
+//! cannot be decoded answered INVALID_ARGUMENT ([`crate::malformed`]).
+//! Inside those, tonic adds load shedding (calls beyond the limits are refused at once, not
 //! queued), a per-connection concurrency limit and the timeout, which
 //! honours the caller's `grpc-timeout` when it is shorter.
 
@@ -165,6 +166,7 @@ impl ServiceHost {
                     .on_failure(DefaultOnFailure::new().level(Level::INFO)),
             )
             .layer(tower::limit::GlobalConcurrencyLimitLayer::new(self.limits.max_concurrent_requests))
+            .layer(tower::util::MapResponseLayer::new(crate::malformed::rewrite))
             .into_inner();
 
         let limits = &self.limits;

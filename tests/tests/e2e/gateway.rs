@@ -229,3 +229,48 @@ async fn a_burst_beyond_the_concurrency_limit_is_shed_at_once_and_service_goes_o
     assert!(plans.list_plans(billing::ListPlansRequest::default()).await.is_ok());
     Ok(())
 }
+
+/// A `Struct` nested `depth` levels deep: `{"a": {"a": … {}}}`.
+fn nested_struct(depth: usize) -> prost_types::Struct {
+    use prost_types::value::Kind;
+    let mut inner = prost_types::Struct::default();
+    for _ in 0..depth {
+        let value = prost_types::Value { kind: Some(Kind::StructValue(inner)) };
+        inner = prost_types::Struct { fields: [("a".to_owned(), value)].into() };
+    }
+    inner
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_that_cannot_be_decoded_are_invalid_arguments_not_internal_errors() -> anyhow::Result<()> {
+    use jazz_contract::jazz::content::v1 as content;
+    let suite = Suite::start().await?;
+    let token = suite.learner("deep@example.com").await?;
+    let mut contents = content::content_service_client::ContentServiceClient::new(suite.gateway_channel().await?);
+    let deep = content::UpdateContentRequest {
+        content: Some(content::GeneratedContent {
+            id: jazz_platform::ids::to_api(jazz_platform::ids::new_id()),
+            metadata: Some(nested_struct(120)),
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask { paths: vec!["metadata".into()] }),
+    };
+    let refused = contents.update_content(jazz_e2e::bearer(deep, &token)?).await.err();
+    let refused = refused.ok_or_else(|| anyhow::anyhow!("a 120-level Struct was accepted"))?;
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    assert_eq!(jazz_e2e::reason(&refused).as_deref(), Some(jazz_platform::malformed::MALFORMED_REQUEST));
+    assert!(refused.message().contains("too deeply"), "{}", refused.message());
+
+    // Larger than the service accepts (4 MiB by default).
+    let mut users = identity::user_service_client::UserServiceClient::new(suite.gateway_channel().await?)
+        .max_encoding_message_size(usize::MAX);
+    let huge = identity::UpdateMeRequest {
+        user: Some(identity::User { first_name: "x".repeat(5 << 20), ..Default::default() }),
+        update_mask: Some(prost_types::FieldMask { paths: vec!["first_name".into()] }),
+    };
+    let refused = users.update_me(jazz_e2e::bearer(huge, &token)?).await.err();
+    let refused = refused.ok_or_else(|| anyhow::anyhow!("a 5 MiB request was accepted"))?;
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    assert!(!refused.message().contains("bytes"), "{}", refused.message());
+    Ok(())
+}
