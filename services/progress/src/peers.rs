@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use jazz_contract::jazz::common::v1::{ContentType, Difficulty};
+use jazz_contract::jazz::common::v1::{ContentType, Difficulty, KeyMode, SkillLevel};
 use jazz_contract::jazz::content::v1::content_internal_service_client::ContentInternalServiceClient;
 use jazz_contract::jazz::content::v1::{BatchGetContentRefsRequest, ContentRef, GetContentRefRequest};
 use jazz_contract::jazz::identity::v1::GetUserRequest;
@@ -23,12 +23,16 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 const BATCH: usize = 200;
 
 /// What progress needs to know about a content item.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ItemFacts {
     /// Its type.
     pub kind: ContentType,
     /// Its own difficulty.
     pub difficulty: Difficulty,
+    /// Its tonic as content spells it (e.g. "A#"); empty when it has none.
+    pub key: String,
+    /// Its mode.
+    pub mode: KeyMode,
 }
 
 /// Clients of content and identity.
@@ -133,9 +137,38 @@ impl Peers {
     }
 }
 
+impl Peers {
+    /// The user's time zone and skill level from identity (one GetUser);
+    /// "UTC" and BEGINNER (the profile default) when identity cannot answer
+    /// (logged), so derived views still answer.
+    pub async fn learner(&self, user: Uuid) -> (String, SkillLevel) {
+        let fallback = || ("UTC".to_owned(), SkillLevel::Beginner);
+        let Some(channel) = self.identity.clone() else { return fallback() };
+        let message = GetUserRequest { user_id: to_api(user) };
+        match IdentityInternalServiceClient::new(channel).get_user(self.request(message)).await {
+            Ok(response) => {
+                let response = response.into_inner();
+                let tz = response.user.map(|u| u.timezone).filter(|tz| !tz.is_empty()).unwrap_or_else(|| "UTC".into());
+                let level = response
+                    .profile
+                    .and_then(|p| SkillLevel::try_from(p.skill_level).ok())
+                    .filter(|l| *l != SkillLevel::Unspecified)
+                    .unwrap_or(SkillLevel::Beginner);
+                (tz, level)
+            }
+            Err(status) => {
+                tracing::warn!(code = ?status.code(), message = status.message(), "profile lookup failed; using defaults");
+                fallback()
+            }
+        }
+    }
+}
+
 fn facts(r: &ContentRef) -> ItemFacts {
     ItemFacts {
         kind: ContentType::try_from(r.r#type).unwrap_or(ContentType::Unspecified),
         difficulty: Difficulty::try_from(r.difficulty).unwrap_or(Difficulty::Unspecified),
+        key: r.key.clone(),
+        mode: KeyMode::try_from(r.mode).unwrap_or(KeyMode::Unspecified),
     }
 }

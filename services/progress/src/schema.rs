@@ -83,6 +83,16 @@ diesel::table! {
         notes -> Nullable<Text>,
         /// Row creation.
         created_at -> Timestamptz,
+        /// The session's owner (copied; filled by trigger for old writers).
+        user_id -> Nullable<Uuid>,
+        /// When the practice happened.
+        practiced_at -> Timestamptz,
+        /// The item's tonic, conventional spelling (1–8 chars); NULL until known.
+        key -> Nullable<Text>,
+        /// `MAJOR` or `MINOR`; NULL until known.
+        mode -> Nullable<Text>,
+        /// The skill area of the item's type; NULL until known.
+        skill_area -> Nullable<Text>,
     }
 }
 
@@ -107,6 +117,10 @@ diesel::table! {
         created_at -> Timestamptz,
         /// Kept by trigger.
         updated_at -> Timestamptz,
+        /// Assessed practice records that fed the schedule (≥ 0).
+        review_count -> Int4,
+        /// The latest assessed practice.
+        last_practiced_at -> Nullable<Timestamptz>,
     }
 }
 

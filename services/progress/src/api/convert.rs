@@ -4,7 +4,10 @@ use jazz_contract::jazz::progress::v1::{PracticeRecord, PracticeSession, Progres
 use jazz_platform::ids::to_api;
 use serde_json::json;
 
+use jazz_contract::jazz::common::v1::KeyMode;
+
 use crate::domain::fields::{difficulty_to_api, timestamp};
+use crate::domain::mastery::Mode;
 use crate::domain::practice::duration_minutes;
 use crate::store::models::{ProgressRow, RecordRow, SessionRow};
 
@@ -43,6 +46,18 @@ pub fn record(row: &RecordRow) -> PracticeRecord {
         performance: row.performance,
         notes: row.notes.clone().unwrap_or_default(),
         created_at: Some(timestamp(row.created_at)),
+        practiced_at: Some(timestamp(row.practiced_at)),
+        key: row.key.clone().unwrap_or_default(),
+        mode: row.mode.as_deref().and_then(Mode::parse).map_or(KeyMode::Unspecified, key_mode).into(),
+        skill_area: row.skill_area.clone().unwrap_or_default(),
+    }
+}
+
+/// A stored mode as the API's.
+pub fn key_mode(mode: Mode) -> KeyMode {
+    match mode {
+        Mode::Major => KeyMode::Major,
+        Mode::Minor => KeyMode::Minor,
     }
 }
 
@@ -85,6 +100,10 @@ pub fn record_json(row: &RecordRow) -> serde_json::Value {
         "repetitions": row.repetitions,
         "difficulty": row.difficulty,
         "performance": row.performance,
+        "practiced_at": row.practiced_at.to_rfc3339(),
+        "key": row.key,
+        "mode": row.mode,
+        "skill_area": row.skill_area,
     })
 }
 

@@ -2,11 +2,13 @@
 //! one transaction, encode. Thin; rules live in `domain/`.
 
 mod convert;
+mod learning;
 mod metrics_admin;
 mod page;
 mod practice;
 mod progress;
 mod progress_internal;
+mod recommend;
 mod records;
 mod replay;
 mod sessions;

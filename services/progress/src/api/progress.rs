@@ -1,15 +1,15 @@
 //! `jazz.progress.v1.ProgressService` (public): RecordProgress and
-//! ListProgressRecords here, the summary in `summary`. GetRecommendations,
-//! GetReviewQueue and GetMasteryMatrix still answer UNIMPLEMENTED (the
-//! generated defaults); the review schedule is already kept by
-//! AddPracticeRecord.
+//! ListProgressRecords here, the summary in `summary`, the review queue and
+//! the mastery matrix in `learning`, recommendations in `recommend`. The
+//! review schedule is kept by AddPracticeRecord.
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection as _;
 use jazz_contract::jazz::progress::v1::progress_service_server::ProgressService;
 use jazz_contract::jazz::progress::v1::{
-    GetProgressSummaryRequest, GetProgressSummaryResponse, ListProgressRecordsRequest, ListProgressRecordsResponse,
-    RecordProgressRequest, RecordProgressResponse,
+    GetMasteryMatrixRequest, GetMasteryMatrixResponse, GetProgressSummaryRequest, GetProgressSummaryResponse,
+    GetRecommendationsRequest, GetRecommendationsResponse, GetReviewQueueRequest, GetReviewQueueResponse,
+    ListProgressRecordsRequest, ListProgressRecordsResponse, RecordProgressRequest, RecordProgressResponse,
 };
 use jazz_platform::audit::AuditEntry;
 use jazz_platform::error::Violations;
@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use super::practice::as_user;
 use super::replay::Replay;
-use super::{convert, page, summary};
+use super::{convert, learning, page, recommend, summary};
 use crate::domain::fields;
 use crate::error::ProgressError;
 use crate::peers::Peers;
@@ -162,5 +162,26 @@ impl ProgressService for ProgressApi {
         request: Request<GetProgressSummaryRequest>,
     ) -> Result<Response<GetProgressSummaryResponse>, Status> {
         as_user!(self, request, summary::summary)
+    }
+
+    async fn get_recommendations(
+        &self,
+        request: Request<GetRecommendationsRequest>,
+    ) -> Result<Response<GetRecommendationsResponse>, Status> {
+        as_user!(self, request, recommend::recommendations)
+    }
+
+    async fn get_review_queue(
+        &self,
+        request: Request<GetReviewQueueRequest>,
+    ) -> Result<Response<GetReviewQueueResponse>, Status> {
+        as_user!(self, request, learning::review_queue)
+    }
+
+    async fn get_mastery_matrix(
+        &self,
+        request: Request<GetMasteryMatrixRequest>,
+    ) -> Result<Response<GetMasteryMatrixResponse>, Status> {
+        as_user!(self, request, learning::mastery_matrix)
     }
 }

@@ -1,9 +1,12 @@
 //! AddPracticeRecord: time on one content item in an open session. The
 //! item is checked with content (visible to the caller) before anything is
 //! written; the record, the item's review schedule (when a performance is
-//! given), the audit entry and the replay row commit together.
+//! given), the audit entry and the replay row commit together. The item's
+//! key, mode and skill area are copied onto the record (GetContentRef
+//! answers them) so the matrix and the summary group without asking
+//! content again.
 
-use chrono::{Days, Utc};
+use chrono::Utc;
 use diesel_async::AsyncConnection as _;
 use jazz_contract::jazz::common::v1::Difficulty;
 use jazz_contract::jazz::progress::v1::{AddPracticeRecordRequest, AddPracticeRecordResponse};
@@ -16,9 +19,11 @@ use uuid::Uuid;
 use super::convert;
 use super::practice::PracticeApi;
 use super::replay::Replay;
-use crate::domain::calendar::{local_date, zone};
+use crate::domain::calendar::zone;
 use crate::domain::fields;
+use crate::domain::mastery::record_facts;
 use crate::domain::practice::review;
+use crate::domain::review::due_date;
 use crate::error::ProgressError;
 use crate::store::models::RecordRow;
 use crate::store::{practice as store, progress as progress_store};
@@ -48,9 +53,11 @@ pub async fn add(
     let performance = v.check(fields::percent("performance", req.performance)).flatten();
     let notes = v.check(fields::notes(&req.notes)).flatten();
     let request_id = v.check(fields::request_id(&req.request_id)).flatten();
+    let now = Utc::now();
+    let practiced_at = v.check(fields::event_time("practiced_at", req.practiced_at.as_ref(), now));
     v.finish().map_err(ProgressError::Invalid)?;
-    let (Some(session_id), Some(content_id), Some(minutes), Some(repetitions)) =
-        (session_id, content_id, minutes, repetitions)
+    let (Some(session_id), Some(content_id), Some(minutes), Some(repetitions), Some(practiced_at)) =
+        (session_id, content_id, minutes, repetitions, practiced_at)
     else {
         return Err(ProgressError::Invalid(Vec::new()));
     };
@@ -64,11 +71,14 @@ pub async fn add(
     if session.ended_at.is_some() {
         return Err(ProgressError::SessionEnded);
     }
+    if practiced_at < session.started_at {
+        return Err(ProgressError::field("practiced_at", "must not be before the session's started_at"));
+    }
     let item = api.peers.visible_item(me, content_id).await?;
     let difficulty = difficulty.unwrap_or_else(|| stored_difficulty(item.difficulty));
-    let now = Utc::now();
-    let due_base = match performance {
-        Some(_) => Some(local_date(now, zone(&api.peers.time_zone(me).await))),
+    let (key, mode, skill_area) = record_facts(item.kind, &item.key, item.mode);
+    let tz = match performance {
+        Some(_) => Some(zone(&api.peers.time_zone(me).await)),
         None => None,
     };
     let row = RecordRow {
@@ -81,6 +91,11 @@ pub async fn add(
         performance,
         notes,
         created_at: now,
+        user_id: Some(me),
+        practiced_at,
+        key: key.map(str::to_owned),
+        mode: Some(mode.as_str().to_owned()),
+        skill_area: skill_area.map(str::to_owned),
     };
     let result = conn
         .transaction(async |conn| {
@@ -91,12 +106,11 @@ pub async fn add(
                 return Err(ProgressError::SessionEnded);
             }
             let row = store::insert_record(conn, &row).await?;
-            if let (Some(p), Some(today)) = (performance, due_base) {
+            if let (Some(p), Some(tz)) = (performance, tz) {
                 let previous = progress_store::lock_schedule(conn, me, content_id).await?.unwrap_or_default();
                 let next = review(previous, p);
-                let interval = u64::try_from(next.interval_days).unwrap_or(1);
-                let due = today.checked_add_days(Days::new(interval)).unwrap_or(today);
-                progress_store::save_schedule(conn, me, content_id, next, due, p).await?;
+                let due = due_date(practiced_at, tz, next.interval_days);
+                progress_store::save_schedule(conn, me, content_id, next, due, p, practiced_at).await?;
             }
             AuditEntry::new(principal, "CREATE", "practice_records", Some(to_api(row.id)))
                 .with_change(None, Some(convert::record_json(&row)))

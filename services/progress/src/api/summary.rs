@@ -1,9 +1,8 @@
-//! GetProgressSummary: loads the user's practice and progress records (two
-//! queries), resolves the practice records' skill areas through content in
-//! batches, asks identity for the time zone, and folds it all in
-//! `domain::summary`.
-
-use std::collections::{BTreeSet, HashMap};
+//! GetProgressSummary: asks identity for the time zone, then three
+//! aggregate queries (the range by local day and area, the streaks as runs
+//! of days, the sessions' count and rating — `store::summary`), assembled
+//! in `domain::summary`. Older practice records get their skill area first
+//! (the lazy fill, once per item).
 
 use chrono::{Duration, Utc};
 use jazz_contract::jazz::progress::v1::{
@@ -13,13 +12,13 @@ use jazz_platform::Principal;
 use jazz_platform::error::Violations;
 use uuid::Uuid;
 
+use super::learning::fill_missing_facts;
 use super::progress::ProgressApi;
-use crate::domain::calendar::zone;
+use crate::domain::calendar::{local_date, zone};
 use crate::domain::fields::{any_time, timestamp};
-use crate::domain::practice::skill_area_of;
-use crate::domain::summary::{Event, summarize};
+use crate::domain::summary::{DayArea, current_streak, from_aggregates};
 use crate::error::ProgressError;
-use crate::store::{practice, progress};
+use crate::store::summary as store;
 
 /// Longest range, in days.
 const MAX_RANGE_DAYS: i64 = 366;
@@ -27,7 +26,7 @@ const MAX_RANGE_DAYS: i64 = 366;
 /// `GetProgressSummary`.
 pub async fn summary(
     api: &ProgressApi,
-    _principal: &Principal,
+    principal: &Principal,
     me: Uuid,
     req: GetProgressSummaryRequest,
 ) -> Result<GetProgressSummaryResponse, ProgressError> {
@@ -44,43 +43,27 @@ pub async fn summary(
     if end - start > Duration::days(MAX_RANGE_DAYS) {
         return Err(ProgressError::field("end_time", "the range must not exceed 366 days"));
     }
-    let (records, points, ratings) = {
-        let mut conn = api.context.pool.get().await?;
-        let records = practice::user_records(&mut conn, me).await?;
-        let points = progress::user_points(&mut conn, me).await?;
-        let ratings = practice::ratings_in(&mut conn, me, start, end).await?;
-        (records, points, ratings)
-    };
-    // Skill areas only matter inside the range; ask content about those.
-    let in_range: BTreeSet<Uuid> =
-        records.iter().filter(|(_, _, _, at)| *at >= start && *at < end).map(|(id, _, _, _)| *id).collect();
-    let in_range: Vec<Uuid> = in_range.into_iter().collect();
-    let kinds: HashMap<Uuid, &'static str> = if in_range.is_empty() {
-        HashMap::new()
-    } else {
-        let facts = api.peers.visible_items(me, &in_range).await?;
-        facts.into_iter().filter_map(|(id, f)| skill_area_of(f.kind).map(|a| (id, a))).collect()
-    };
-    let tz_name = api.peers.time_zone(me).await;
-    let tz = zone(&tz_name);
-    let mut events: Vec<Event> = records
-        .iter()
-        .map(|(item, minutes, performance, at)| Event {
-            at: *at,
-            minutes: i64::from(*minutes),
-            area: kinds.get(item).map(|a| (*a).to_owned()),
-            score: *performance,
+    let tz = zone(&api.peers.time_zone(me).await);
+    let mut conn = api.context.pool.get().await?;
+    fill_missing_facts(&mut conn, &api.peers, principal, me).await?;
+    let rows = store::day_areas(&mut conn, me, start, end, tz.name()).await?;
+    let runs = store::streaks(&mut conn, me, tz.name()).await?;
+    let sessions = store::session_stats(&mut conn, me, start, end).await?;
+    drop(conn);
+    let rows: Vec<DayArea> = rows
+        .into_iter()
+        .map(|r| DayArea {
+            day: r.day,
+            area: r.area,
+            minutes: r.minutes,
+            score_sum: r.score_sum.unwrap_or(0.0),
+            score_count: r.score_count,
         })
         .collect();
-    events.extend(points.into_iter().map(|(area, minutes, score, at)| Event {
-        at,
-        minutes: i64::from(minutes),
-        area: Some(area),
-        score,
-    }));
-    let s = summarize(&events, start, end, now, tz);
-    let rated: Vec<f64> = ratings.iter().filter_map(|r| r.map(f64::from)).collect();
-    let average_rating = (!rated.is_empty()).then(|| rated.iter().sum::<f64>() / rated.len() as f64);
+    let today = local_date(now, tz);
+    let current = current_streak(runs.as_ref().map(|r| (r.last_day, r.length)), today);
+    let longest = runs.map_or(0, |r| r.longest);
+    let s = from_aggregates(&rows, (current, longest), start, end, tz);
     Ok(GetProgressSummaryResponse {
         start_time: Some(timestamp(start)),
         end_time: Some(timestamp(end)),
@@ -119,7 +102,7 @@ pub async fn summary(
                 slope_per_week: t.slope,
             })
             .collect(),
-        session_count: i32::try_from(ratings.len()).unwrap_or(i32::MAX),
-        average_rating,
+        session_count: i32::try_from(sessions.count).unwrap_or(i32::MAX),
+        average_rating: sessions.average_rating,
     })
 }

@@ -3,5 +3,8 @@
 
 pub mod calendar;
 pub mod fields;
+pub mod mastery;
 pub mod practice;
+pub mod recommend;
+pub mod review;
 pub mod summary;

@@ -2,6 +2,8 @@
 //! the transaction (and writes the audit row in it).
 
 pub mod erasure;
+pub mod learning;
 pub mod models;
 pub mod practice;
 pub mod progress;
+pub mod summary;

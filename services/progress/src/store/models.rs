@@ -60,6 +60,16 @@ pub struct RecordRow {
     pub notes: Option<String>,
     /// When recorded.
     pub created_at: DateTime<Utc>,
+    /// The session's owner (NULL only on rows of an older release).
+    pub user_id: Option<Uuid>,
+    /// When the practice happened.
+    pub practiced_at: DateTime<Utc>,
+    /// The item's tonic in conventional spelling, when known.
+    pub key: Option<String>,
+    /// `MAJOR` or `MINOR`, when known.
+    pub mode: Option<String>,
+    /// The skill area of the item's type, when known.
+    pub skill_area: Option<String>,
 }
 
 /// A row of `progress_records`.

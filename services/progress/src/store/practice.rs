@@ -110,33 +110,3 @@ pub async fn list_sessions(
     }
     query.order((ps::started_at.desc(), ps::id.desc())).limit(limit).load(conn).await
 }
-
-/// The user's sessions started in `start..end`: (rating) of each.
-pub async fn ratings_in(
-    conn: &mut AsyncPgConnection,
-    user: Uuid,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-) -> QueryResult<Vec<Option<i32>>> {
-    ps::table
-        .filter(ps::user_id.eq(user))
-        .filter(ps::started_at.ge(start))
-        .filter(ps::started_at.lt(end))
-        .select(ps::rating)
-        .load(conn)
-        .await
-}
-
-/// The user's practice records (all history, one join): the item, minutes,
-/// performance and when recorded.
-pub async fn user_records(
-    conn: &mut AsyncPgConnection,
-    user: Uuid,
-) -> QueryResult<Vec<(Uuid, i32, Option<f64>, DateTime<Utc>)>> {
-    pr::table
-        .inner_join(ps::table)
-        .filter(ps::user_id.eq(user))
-        .select((pr::generated_content_id, pr::time_spent, pr::performance, pr::created_at))
-        .load(conn)
-        .await
-}

@@ -47,18 +47,6 @@ pub async fn list(conn: &mut AsyncPgConnection, filter: ProgressFilter, limit: i
     query.order((pg::recorded_at.desc(), pg::id.desc())).limit(limit).load(conn).await
 }
 
-/// The user's progress records (all history): area, minutes, score, when.
-pub async fn user_points(
-    conn: &mut AsyncPgConnection,
-    user: Uuid,
-) -> QueryResult<Vec<(String, i32, Option<f64>, DateTime<Utc>)>> {
-    pg::table
-        .filter(pg::user_id.eq(user))
-        .select((pg::skill_area, pg::time_spent, pg::score, pg::recorded_at))
-        .load(conn)
-        .await
-}
-
 /// The item's schedule for the user, locked `FOR UPDATE`, if any.
 pub async fn lock_schedule(conn: &mut AsyncPgConnection, user: Uuid, item: Uuid) -> QueryResult<Option<Schedule>> {
     let row: Option<(f64, i32, i32)> = ri::table
@@ -72,7 +60,8 @@ pub async fn lock_schedule(conn: &mut AsyncPgConnection, user: Uuid, item: Uuid)
     Ok(row.map(|(ease, interval_days, repetitions)| Schedule { ease, interval_days, repetitions }))
 }
 
-/// Writes the item's schedule (insert or replace).
+/// Writes the item's schedule (insert or replace), counting the review and
+/// keeping the latest practice time.
 pub async fn save_schedule(
     conn: &mut AsyncPgConnection,
     user: Uuid,
@@ -80,6 +69,7 @@ pub async fn save_schedule(
     schedule: Schedule,
     due_on: NaiveDate,
     performance: f64,
+    practiced_at: DateTime<Utc>,
 ) -> QueryResult<()> {
     let values = (
         ri::user_id.eq(user),
@@ -89,6 +79,8 @@ pub async fn save_schedule(
         ri::repetitions.eq(schedule.repetitions),
         ri::due_on.eq(due_on),
         ri::last_performance.eq(Some(performance)),
+        ri::review_count.eq(1),
+        ri::last_practiced_at.eq(Some(practiced_at)),
     );
     diesel::insert_into(ri::table)
         .values(values)
@@ -100,6 +92,10 @@ pub async fn save_schedule(
             ri::repetitions.eq(schedule.repetitions),
             ri::due_on.eq(due_on),
             ri::last_performance.eq(Some(performance)),
+            ri::review_count.eq(ri::review_count + 1),
+            ri::last_practiced_at.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>>(
+                "GREATEST(review_items.last_practiced_at, excluded.last_practiced_at)",
+            )),
         ))
         .execute(conn)
         .await

@@ -1,0 +1,224 @@
+//! The learning loop's reads: the review queue (`review_items`), the
+//! mastery matrix's cells and the recommendations' per-area history
+//! (`practice_records`, `progress_records`), and the lazy fill of the facts
+//! older practice records lack. Always filtered by the owner.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Date, Double, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::schema::{practice_records as pr, review_items as ri};
+
+/// One card of the review queue.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ReviewRow {
+    /// The item.
+    #[diesel(sql_type = SqlUuid)]
+    pub generated_content_id: Uuid,
+    /// Due date.
+    #[diesel(sql_type = Date)]
+    pub due_on: NaiveDate,
+    /// Interval.
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub interval_days: i32,
+    /// Ease.
+    #[diesel(sql_type = Double)]
+    pub ease: f64,
+    /// Latest performance.
+    #[diesel(sql_type = Nullable<Double>)]
+    pub last_performance: Option<f64>,
+    /// Latest assessed practice.
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub last_practiced_at: Option<DateTime<Utc>>,
+    /// Reviews counted.
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub review_count: i32,
+}
+
+/// Where a queue page starts: after (due date, performance rank, item).
+pub type QueuePosition = (NaiveDate, f64, Uuid);
+
+/// Up to `limit` cards due on or before `horizon`, soonest due first, then
+/// lowest last performance (unassessed last), then by item id. Served by
+/// `idx_review_items_user_id_due_on`.
+pub async fn review_page(
+    conn: &mut AsyncPgConnection,
+    user: Uuid,
+    horizon: NaiveDate,
+    after: Option<QueuePosition>,
+    limit: i64,
+) -> QueryResult<Vec<ReviewRow>> {
+    let (due, rank, item) = match after {
+        Some((due, rank, item)) => (Some(due), rank, item),
+        None => (None, 0.0, Uuid::nil()),
+    };
+    diesel::sql_query(
+        "SELECT generated_content_id, due_on, interval_days, ease, last_performance, last_practiced_at, review_count \
+           FROM review_items \
+          WHERE user_id = $1 AND due_on <= $2 \
+            AND ($3::date IS NULL \
+                 OR (due_on, COALESCE(last_performance, 101), generated_content_id) > ($3, $4, $5)) \
+          ORDER BY due_on, COALESCE(last_performance, 101), generated_content_id \
+          LIMIT $6",
+    )
+    .bind::<SqlUuid, _>(user)
+    .bind::<Date, _>(horizon)
+    .bind::<Nullable<Date>, _>(due)
+    .bind::<Double, _>(rank)
+    .bind::<SqlUuid, _>(item)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await
+}
+
+/// How many cards are due on or before `today`.
+pub async fn due_count(conn: &mut AsyncPgConnection, user: Uuid, today: NaiveDate) -> QueryResult<i64> {
+    ri::table.filter(ri::user_id.eq(user)).filter(ri::due_on.le(today)).count().get_result(conn).await
+}
+
+/// Distinct items of the user's practice records that lack their facts
+/// (recorded before keys were kept), at most `limit`.
+pub async fn unresolved_items(conn: &mut AsyncPgConnection, user: Uuid, limit: i64) -> QueryResult<Vec<Uuid>> {
+    pr::table
+        .filter(pr::user_id.eq(user))
+        .filter(pr::skill_area.is_null())
+        .select(pr::generated_content_id)
+        .distinct()
+        .limit(limit)
+        .load(conn)
+        .await
+}
+
+/// Copies an item's facts onto the user's records of it that lack them.
+pub async fn fill_facts(
+    conn: &mut AsyncPgConnection,
+    user: Uuid,
+    item: Uuid,
+    facts: (Option<&str>, &str, &str),
+) -> QueryResult<usize> {
+    let (key, mode, area) = facts;
+    diesel::update(
+        pr::table
+            .filter(pr::user_id.eq(user))
+            .filter(pr::generated_content_id.eq(item))
+            .filter(pr::skill_area.is_null()),
+    )
+    .set((pr::key.eq(key), pr::mode.eq(mode), pr::skill_area.eq(area)))
+    .execute(conn)
+    .await
+}
+
+/// One practised cell of the mastery matrix.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct CellRow {
+    /// Conventional tonic.
+    #[diesel(sql_type = Text)]
+    pub key: String,
+    /// `MAJOR` / `MINOR`.
+    #[diesel(sql_type = Text)]
+    pub mode: String,
+    /// Skill area.
+    #[diesel(sql_type = Text)]
+    pub skill_area: String,
+    /// Minutes.
+    #[diesel(sql_type = BigInt)]
+    pub minutes: i64,
+    /// Latest practice.
+    #[diesel(sql_type = Timestamptz)]
+    pub last_practiced_at: DateTime<Utc>,
+    /// Mean of the latest 5 performances.
+    #[diesel(sql_type = Nullable<Double>)]
+    pub recent_average: Option<f64>,
+}
+
+/// The user's practised cells, one grouped query over their records
+/// (`idx_practice_records_user_practiced`); the latest five performances
+/// per cell are picked by a window.
+pub async fn mastery_cells(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<Vec<CellRow>> {
+    diesel::sql_query(
+        "SELECT key, mode, skill_area, sum(time_spent)::bigint AS minutes, max(practiced_at) AS last_practiced_at, \
+                avg(performance) FILTER (WHERE recent <= 5) AS recent_average \
+           FROM (SELECT key, mode, skill_area, time_spent, practiced_at, performance, \
+                        row_number() OVER (PARTITION BY key, mode, skill_area, performance IS NULL \
+                                           ORDER BY practiced_at DESC, id DESC) AS recent \
+                   FROM practice_records \
+                  WHERE user_id = $1 AND key IS NOT NULL AND mode IS NOT NULL AND skill_area IS NOT NULL) r \
+          GROUP BY key, mode, skill_area",
+    )
+    .bind::<SqlUuid, _>(user)
+    .load(conn)
+    .await
+}
+
+/// One scored or timed stretch of the user's practice in an area.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct AreaEventRow {
+    /// Skill area.
+    #[diesel(sql_type = Text)]
+    pub skill_area: String,
+    /// Stored difficulty.
+    #[diesel(sql_type = Text)]
+    pub difficulty: String,
+    /// Score or performance.
+    #[diesel(sql_type = Nullable<Double>)]
+    pub score: Option<f64>,
+    /// When.
+    #[diesel(sql_type = Timestamptz)]
+    pub at: DateTime<Utc>,
+    /// Minutes in the area (all time; the same on every row of the area).
+    #[diesel(sql_type = BigInt)]
+    pub area_minutes: i64,
+    /// When the area was last practised (the same on every row of it).
+    #[diesel(sql_type = Timestamptz)]
+    pub area_last: DateTime<Utc>,
+}
+
+/// Per skill area (practice and progress records together): its latest
+/// `per_area` scored stretches, newest first, with the area's total minutes
+/// and latest practice — plus one unscored row for an area with no score,
+/// so every practised area appears. One query.
+pub async fn area_history(conn: &mut AsyncPgConnection, user: Uuid, per_area: i64) -> QueryResult<Vec<AreaEventRow>> {
+    diesel::sql_query(
+        "WITH events AS ( \
+             SELECT skill_area, difficulty, performance AS score, practiced_at AS at, time_spent \
+               FROM practice_records WHERE user_id = $1 AND skill_area IS NOT NULL \
+             UNION ALL \
+             SELECT skill_area, difficulty_level, score, recorded_at, time_spent \
+               FROM progress_records WHERE user_id = $1), \
+         ranked AS ( \
+             SELECT skill_area, difficulty, score, at, \
+                    sum(time_spent) OVER (PARTITION BY skill_area)::bigint AS area_minutes, \
+                    max(at) OVER (PARTITION BY skill_area) AS area_last, \
+                    row_number() OVER (PARTITION BY skill_area, score IS NULL ORDER BY at DESC) AS recent \
+               FROM events) \
+         SELECT skill_area, difficulty, score, at, area_minutes, area_last FROM ranked \
+          WHERE (score IS NOT NULL AND recent <= $2) OR (score IS NULL AND recent = 1) \
+          ORDER BY skill_area, at DESC",
+    )
+    .bind::<SqlUuid, _>(user)
+    .bind::<BigInt, _>(per_area)
+    .load(conn)
+    .await
+}
+
+/// Items of the user's whose last performance was poor (below `below`),
+/// with the key and area of their latest record: (area, key, mode).
+pub async fn lapsed_cards(
+    conn: &mut AsyncPgConnection,
+    user: Uuid,
+    below: f64,
+) -> QueryResult<Vec<(Option<String>, Option<String>, Option<String>)>> {
+    ri::table
+        .inner_join(
+            pr::table
+                .on(pr::generated_content_id.eq(ri::generated_content_id).and(pr::user_id.eq(ri::user_id.nullable()))),
+        )
+        .filter(ri::user_id.eq(user))
+        .filter(ri::last_performance.lt(below))
+        .select((pr::skill_area, pr::key, pr::mode))
+        .distinct()
+        .load(conn)
+        .await
+}
