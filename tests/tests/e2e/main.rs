@@ -16,6 +16,7 @@ mod faults;
 mod gateway;
 mod identity;
 mod learner;
+mod learning;
 mod library;
 mod mail;
 mod migrations;
