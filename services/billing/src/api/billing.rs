@@ -49,7 +49,8 @@ impl BillingService for BillingApi {
     async fn list_plans(&self, request: Request<ListPlansRequest>) -> Result<Response<ListPlansResponse>, Status> {
         principal_of(&request)?; // no session needed, but the gateway vouches for the call
         let ListPlansRequest { page_size, page_token } = request.into_inner();
-        let size = usize::try_from(page::page_size(page_size)?).unwrap_or(usize::MAX);
+        let size = usize::try_from(jazz_platform::fields::page_size(page_size).map_err(BillingError::from)?)
+            .unwrap_or(usize::MAX);
         let after = match page::decode(&page_token, "plans", "")? {
             None => None,
             Some(parts) => match parts.as_slice() {

@@ -2,23 +2,7 @@
 //! names its list, the filter it was issued for and the last key shown;
 //! anything else (tampered, foreign, another filter) is refused.
 
-use jazz_platform::error::FieldViolation;
-
 use crate::error::BillingError;
-
-/// Default page size.
-pub const DEFAULT_PAGE_SIZE: i64 = 50;
-/// Larger sizes are coerced to this.
-pub const MAX_PAGE_SIZE: i64 = 200;
-
-/// `page_size`: 0 → 50, above 200 → 200, negative refused.
-pub fn page_size(value: i32) -> Result<i64, BillingError> {
-    match value {
-        0 => Ok(DEFAULT_PAGE_SIZE),
-        n if n < 0 => Err(BillingError::Invalid(vec![FieldViolation::new("page_size", "must not be negative")])),
-        n => Ok(i64::from(n).min(MAX_PAGE_SIZE)),
-    }
-}
 
 /// A token for `parts` (list name, filter, position), joined by `|`.
 pub fn encode(parts: &[&str]) -> String {
@@ -59,13 +43,5 @@ mod tests {
         assert!(decode("zz", "plans", "").is_err());
         assert!(decode("abc", "plans", "").is_err());
         assert!(matches!(decode("", "plans", ""), Ok(None)));
-    }
-
-    #[test]
-    fn page_sizes_default_and_coerce() {
-        assert_eq!(page_size(0).ok(), Some(50));
-        assert_eq!(page_size(1000).ok(), Some(200));
-        assert_eq!(page_size(3).ok(), Some(3));
-        assert!(page_size(-1).is_err());
     }
 }

@@ -15,28 +15,15 @@ use sha2::Sha256;
 
 use crate::error::IdentityError;
 
-/// Default page size.
-pub const DEFAULT_PAGE_SIZE: i64 = 50;
-/// Larger sizes are coerced to this.
-pub const MAX_PAGE_SIZE: i64 = 200;
 /// Longest token accepted, in characters.
 const MAX_TOKEN_CHARS: usize = 2048;
-
-/// `page_size`: 0 → 50, above 200 → 200, negative refused.
-pub fn page_size(value: i32) -> Result<i64, IdentityError> {
-    match value {
-        0 => Ok(DEFAULT_PAGE_SIZE),
-        n if n < 0 => Err(IdentityError::field("page_size", "must not be negative")),
-        n => Ok(i64::from(n).min(MAX_PAGE_SIZE)),
-    }
-}
 
 /// The answer for every unusable token.
 pub fn invalid_token() -> IdentityError {
     IdentityError::InvalidWithReason {
         field: "page_token",
         description: "is not a page token of this call".into(),
-        reason: "INVALID_PAGE_TOKEN",
+        reason: jazz_platform::error::Reason::InvalidPageToken,
     }
 }
 
@@ -93,18 +80,5 @@ pub fn time_and_id(parts: &[String]) -> Result<(chrono::DateTime<chrono::Utc>, u
             Ok((at, id))
         }
         _ => Err(invalid_token()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn page_sizes_default_and_coerce() {
-        assert_eq!(page_size(0).ok(), Some(50));
-        assert_eq!(page_size(1000).ok(), Some(200));
-        assert_eq!(page_size(3).ok(), Some(3));
-        assert!(page_size(-1).is_err());
     }
 }

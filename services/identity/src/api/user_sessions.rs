@@ -23,9 +23,6 @@ use super::user::UserApi;
 use crate::error::IdentityError;
 use crate::store::sessions;
 
-const DEFAULT_PAGE: i64 = 50;
-const MAX_PAGE: i64 = 200;
-
 fn mac(api: &UserApi, payload: &str) -> Option<Hmac<Sha256>> {
     let mut mac =
         Hmac::<Sha256>::new_from_slice(api.context.config.principal_secret.expose_secret().as_bytes()).ok()?;
@@ -44,7 +41,7 @@ fn decode_token(api: &UserApi, user_id: Uuid, token: &str) -> Result<(DateTime<U
     let bad = || IdentityError::InvalidWithReason {
         field: "page_token",
         description: "is not a page token of this call".into(),
-        reason: "INVALID_PAGE_TOKEN",
+        reason: jazz_platform::error::Reason::InvalidPageToken,
     };
     let text = URL_SAFE_NO_PAD.decode(token).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(bad)?;
     let (payload, signature) = text.rsplit_once('.').ok_or_else(bad)?;
@@ -69,11 +66,7 @@ pub async fn list(
     req: ListSessionsRequest,
 ) -> Result<ListSessionsResponse, IdentityError> {
     let ListSessionsRequest { page_size, page_token } = req;
-    let size = match i64::from(page_size) {
-        n if n < 0 => return Err(IdentityError::field("page_size", "must not be negative")),
-        0 => DEFAULT_PAGE,
-        n => n.min(MAX_PAGE),
-    };
+    let size = jazz_platform::fields::page_size(page_size)?;
     let after = if page_token.is_empty() { None } else { Some(decode_token(api, user_id, &page_token)?) };
     let mut conn = api.context.pool.get().await?;
     let mut rows = sessions::list_live(&mut conn, user_id, after, size + 1).await?;

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::convert;
 use super::practice::PracticeApi;
-use super::replay::Replay;
+use super::replay;
 use crate::domain::calendar::{local_date, zone};
 use crate::domain::fields;
 use crate::domain::practice::review;
@@ -47,14 +47,14 @@ pub async fn add(
     let difficulty = v.check(fields::difficulty("difficulty", req.difficulty)).flatten();
     let performance = v.check(fields::percent("performance", req.performance)).flatten();
     let notes = v.check(fields::notes(&req.notes)).flatten();
-    let request_id = v.check(fields::request_id(&req.request_id)).flatten();
+    let request_id = v.check(jazz_platform::fields::request_id("request_id", &req.request_id)).flatten();
     v.finish().map_err(ProgressError::Invalid)?;
     let (Some(session_id), Some(content_id), Some(minutes), Some(repetitions)) =
         (session_id, content_id, minutes, repetitions)
     else {
         return Err(ProgressError::Invalid(Vec::new()));
     };
-    let replay = Replay::new("AddPracticeRecord", me, request_id, &req);
+    let replay = replay::of("AddPracticeRecord", me, request_id, &req);
     let mut conn = api.context.pool.get().await?;
     if let Some(first) = replay.first(&mut conn).await? {
         return Ok(first);

@@ -15,11 +15,11 @@ use uuid::Uuid;
 
 use super::progress::ProgressApi;
 use crate::domain::calendar::zone;
-use crate::domain::fields::{any_time, timestamp};
 use crate::domain::practice::skill_area_of;
 use crate::domain::summary::{Event, summarize};
 use crate::error::ProgressError;
 use crate::store::{practice, progress};
+use jazz_platform::fields::{time as any_time, timestamp};
 
 /// Longest range, in days.
 const MAX_RANGE_DAYS: i64 = 366;
