@@ -132,6 +132,12 @@ impl From<FieldViolation> for BillingError {
     }
 }
 
+impl From<jazz_platform::page_token::InvalidPageToken> for BillingError {
+    fn from(_: jazz_platform::page_token::InvalidPageToken) -> Self {
+        Self::InvalidPageToken
+    }
+}
+
 impl BillingError {
     /// One field violation.
     pub fn field(field: &str, description: impl Into<String>) -> Self {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use jazz_platform::error::{
     FieldViolation, Reason, StoreError, duplicate_request, field_with_reason, internal, invalid_argument,
-    request_id_reused, with_reason,
+    invalid_page_token, request_id_reused, with_reason,
 };
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt as _};
@@ -35,6 +35,9 @@ pub enum IdentityError {
         /// The `ErrorInfo` reason.
         reason: Reason,
     },
+    /// A page token this server did not issue for this call and filter.
+    #[error("invalid page token")]
+    InvalidPageToken,
     /// Unknown email, wrong password or unverified email: one answer for all.
     #[error("invalid credentials")]
     InvalidCredentials,
@@ -134,6 +137,12 @@ impl From<FieldViolation> for IdentityError {
 
 jazz_platform::replay_failure!(IdentityError);
 
+impl From<jazz_platform::page_token::InvalidPageToken> for IdentityError {
+    fn from(_: jazz_platform::page_token::InvalidPageToken) -> Self {
+        Self::InvalidPageToken
+    }
+}
+
 impl IdentityError {
     /// One field violation without a reason code.
     pub fn field(field: &str, description: impl Into<String>) -> Self {
@@ -157,6 +166,7 @@ impl From<IdentityError> for Status {
             IdentityError::InvalidWithReason { field, description, reason } => {
                 field_with_reason(field, &description, reason, DOMAIN)
             }
+            IdentityError::InvalidPageToken => invalid_page_token(DOMAIN),
             IdentityError::InvalidCredentials => {
                 with_reason(Code::Unauthenticated, "invalid email or password", Reason::InvalidCredentials, DOMAIN)
             }
@@ -261,6 +271,7 @@ mod tests {
             (IdentityError::NotDeleted, Code::FailedPrecondition),
             (IdentityError::AlreadyExists("flag"), Code::AlreadyExists),
             (IdentityError::RequestIdReused, Code::InvalidArgument),
+            (IdentityError::InvalidPageToken, Code::InvalidArgument),
             (IdentityError::DuplicateRequest, Code::Aborted),
             (IdentityError::Provider(crate::oauth::VerifyError::NotConfigured), Code::InvalidArgument),
             (IdentityError::Provider(crate::oauth::VerifyError::Rejected), Code::InvalidArgument),

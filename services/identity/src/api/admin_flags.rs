@@ -159,7 +159,7 @@ pub async fn list(
 ) -> Result<ListFeatureFlagsResponse, IdentityError> {
     let ListFeatureFlagsRequest { page_size, page_token } = req;
     let size = jazz_platform::fields::page_size(page_size)?;
-    let after = match page::decode(context, &page_token, "flags", "")? {
+    let after = match page::decode(context, &page_token, "flags", "", 1)? {
         None => None,
         Some(parts) => match parts.as_slice() {
             [name] => Some(flags::name("page_token", name).map_err(|_| page::invalid_token())?),

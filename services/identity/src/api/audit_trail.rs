@@ -170,7 +170,7 @@ impl AuditTrail {
             start.map(|at| at.timestamp_micros().to_string()).unwrap_or_default(),
             end.map(|at| at.timestamp_micros().to_string()).unwrap_or_default(),
         );
-        let after = match page::decode(&self.context, &page_token, "trail", &filter)? {
+        let after = match page::decode(&self.context, &page_token, "trail", &filter, 3)? {
             None => None,
             Some(parts) => Some(TrailPosition::from_parts(&parts).ok_or_else(page::invalid_token)?),
         };
