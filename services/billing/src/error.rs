@@ -8,7 +8,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use jazz_platform::error::{FieldViolation, StoreError, internal, invalid_argument, with_reason};
+use jazz_platform::error::{
+    FieldViolation, Reason, StoreError, field_with_reason, internal, invalid_argument, invalid_page_token,
+    request_id_reused, with_reason,
+};
 use jazz_platform::ids::to_api;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt as _};
@@ -123,6 +126,18 @@ impl From<diesel_async::pooled_connection::deadpool::PoolError> for BillingError
     }
 }
 
+impl From<FieldViolation> for BillingError {
+    fn from(violation: FieldViolation) -> Self {
+        Self::Invalid(vec![violation])
+    }
+}
+
+impl From<jazz_platform::page_token::InvalidPageToken> for BillingError {
+    fn from(_: jazz_platform::page_token::InvalidPageToken) -> Self {
+        Self::InvalidPageToken
+    }
+}
+
 impl BillingError {
     /// One field violation.
     pub fn field(field: &str, description: impl Into<String>) -> Self {
@@ -130,9 +145,9 @@ impl BillingError {
     }
 }
 
-fn quota_status(message: String, user_id: Uuid, reason: &str, metadata: HashMap<String, String>) -> Status {
+fn quota_status(message: String, user_id: Uuid, reason: Reason, metadata: HashMap<String, String>) -> Status {
     let mut details = ErrorDetails::with_quota_failure_violation(format!("user:{}", to_api(user_id)), message.clone());
-    details.set_error_info(reason, DOMAIN, metadata);
+    details.set_error_info(reason.as_str(), DOMAIN, metadata);
     Status::with_error_details(Code::ResourceExhausted, message, details)
 }
 
@@ -140,21 +155,13 @@ impl From<BillingError> for Status {
     fn from(error: BillingError) -> Self {
         match error {
             BillingError::Invalid(violations) => invalid_argument(&violations),
-            BillingError::InvalidPageToken => {
-                let mut details = ErrorDetails::with_bad_request_violation("page_token", "is not a token of this list");
-                details.set_error_info("INVALID_PAGE_TOKEN", DOMAIN, HashMap::new());
-                Status::with_error_details(Code::InvalidArgument, "invalid page_token", details)
-            }
-            BillingError::KeyReused => {
-                let description = "was used before for another feature or quantity";
-                let mut details = ErrorDetails::with_bad_request_violation("idempotency_key", description);
-                details.set_error_info("IDEMPOTENCY_KEY_REUSED", DOMAIN, HashMap::new());
-                Status::with_error_details(
-                    Code::InvalidArgument,
-                    format!("invalid idempotency_key: {description}"),
-                    details,
-                )
-            }
+            BillingError::InvalidPageToken => invalid_page_token(DOMAIN),
+            BillingError::KeyReused => field_with_reason(
+                "idempotency_key",
+                "was used before for another feature or quantity",
+                Reason::IdempotencyKeyReused,
+                DOMAIN,
+            ),
             BillingError::QuotaExceeded { user_id, feature, limit, used, period_end } => {
                 let period_end = period_end.to_rfc3339_opts(SecondsFormat::Secs, true);
                 let message = format!("quota for {feature} used up: limit {limit} per period, resets at {period_end}");
@@ -164,20 +171,20 @@ impl From<BillingError> for Status {
                     ("used".to_owned(), used.to_string()),
                     ("period_end".to_owned(), period_end),
                 ]);
-                quota_status(message, user_id, "QUOTA_EXCEEDED", metadata)
+                quota_status(message, user_id, Reason::QuotaExceeded, metadata)
             }
             BillingError::FeatureNotIncluded { user_id: _, feature, tier } => {
                 // Not a quota to wait out: the plan itself must change.
                 let message = format!("{feature} is not included in the {} plan; upgrade to use it", tier.as_str());
                 let metadata =
                     HashMap::from([("feature".to_owned(), feature), ("tier".to_owned(), tier.as_str().to_owned())]);
-                let details = ErrorDetails::with_error_info("PLAN_REQUIRED", DOMAIN, metadata);
+                let details = ErrorDetails::with_error_info(Reason::PlanRequired.as_str(), DOMAIN, metadata);
                 Status::with_error_details(Code::FailedPrecondition, message, details)
             }
             BillingError::NoPaidSubscription => with_reason(
                 Code::FailedPrecondition,
                 "there is no paid subscription to cancel or resume",
-                "NO_PAID_SUBSCRIPTION",
+                Reason::NoPaidSubscription,
                 DOMAIN,
             ),
             BillingError::SubscriptionNotFound => Status::not_found("subscription not found"),
@@ -188,30 +195,25 @@ impl From<BillingError> for Status {
             BillingError::AlreadySubscribed => with_reason(
                 Code::FailedPrecondition,
                 "a paid subscription is already in force; change plans in the billing portal",
-                "ALREADY_SUBSCRIBED",
+                Reason::AlreadySubscribed,
                 DOMAIN,
             ),
             BillingError::NoBillingAccount => with_reason(
                 Code::FailedPrecondition,
                 "there is no billing account yet; start a checkout first",
-                "NO_BILLING_ACCOUNT",
+                Reason::NoBillingAccount,
                 DOMAIN,
             ),
-            BillingError::RequestIdReused => {
-                let description = "was used before with other arguments";
-                let mut details = ErrorDetails::with_bad_request_violation("request_id", description);
-                details.set_error_info("REQUEST_ID_REUSED", DOMAIN, HashMap::new());
-                Status::with_error_details(Code::InvalidArgument, format!("invalid request_id: {description}"), details)
-            }
+            BillingError::RequestIdReused => request_id_reused(DOMAIN),
             BillingError::Stripe(stripe) => stripe_status(stripe),
             BillingError::SignatureInvalid(reason) => {
                 // The reason is logged, not answered: a prober learns nothing.
                 tracing::warn!(%reason, "stripe webhook refused");
-                with_reason(Code::InvalidArgument, "invalid Stripe signature", "STRIPE_SIGNATURE_INVALID", DOMAIN)
+                with_reason(Code::InvalidArgument, "invalid Stripe signature", Reason::StripeSignatureInvalid, DOMAIN)
             }
             BillingError::PayloadInvalid(reason) => {
                 tracing::warn!(%reason, "stripe webhook refused");
-                with_reason(Code::InvalidArgument, "not a Stripe event", "STRIPE_PAYLOAD_INVALID", DOMAIN)
+                with_reason(Code::InvalidArgument, "not a Stripe event", Reason::StripePayloadInvalid, DOMAIN)
             }
             BillingError::WebhookNotConfigured => {
                 tracing::error!("stripe webhook received but STRIPE_WEBHOOK_SECRET is not set");
@@ -230,11 +232,11 @@ fn stripe_status(error: StripeError) -> Status {
     match error {
         StripeError::NotConfigured => {
             tracing::error!("a Stripe call was needed but STRIPE_SECRET_KEY is not set");
-            with_reason(Code::Unavailable, "payments are not available", "PAYMENTS_UNAVAILABLE", DOMAIN)
+            with_reason(Code::Unavailable, "payments are not available", Reason::PaymentsUnavailable, DOMAIN)
         }
         StripeError::Unavailable(ref reason) => {
             tracing::warn!(%reason, "stripe unavailable");
-            with_reason(Code::Unavailable, unavailable, "PAYMENT_PROVIDER_UNAVAILABLE", DOMAIN)
+            with_reason(Code::Unavailable, unavailable, Reason::PaymentProviderUnavailable, DOMAIN)
         }
         StripeError::Conflict => Status::aborted("a concurrent request is in progress; retry"),
         StripeError::Refused { status, ref code } => {
@@ -242,7 +244,7 @@ fn stripe_status(error: StripeError) -> Status {
             with_reason(
                 Code::FailedPrecondition,
                 "the payment provider refused the request",
-                "PAYMENT_PROVIDER_REFUSED",
+                Reason::PaymentProviderRefused,
                 DOMAIN,
             )
         }

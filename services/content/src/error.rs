@@ -7,7 +7,10 @@
 
 use std::collections::HashMap;
 
-use jazz_platform::error::{FieldViolation, StoreError, internal, invalid_argument, with_reason};
+use jazz_platform::error::{
+    FieldViolation, Reason, StoreError, duplicate_request, internal, invalid_argument, invalid_page_token,
+    request_id_reused, with_reason,
+};
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt as _};
 
@@ -24,17 +27,12 @@ pub enum ContentError {
     /// Request fields broke their rules (nothing was written).
     #[error("invalid request: {0:?}")]
     Invalid(Vec<FieldViolation>),
-    /// One field broke a rule that has its own stable reason code
-    /// (INVALID_PAGE_TOKEN, REQUEST_ID_REUSED).
-    #[error("invalid {field}: {description}")]
-    InvalidWithReason {
-        /// The request field.
-        field: &'static str,
-        /// Words a client developer can act on.
-        description: String,
-        /// The `ErrorInfo` reason.
-        reason: &'static str,
-    },
+    /// A page token this server did not issue for this call and filter.
+    #[error("invalid page token")]
+    InvalidPageToken,
+    /// A `request_id` used before with different arguments.
+    #[error("request id reused with other arguments")]
+    RequestIdReused,
     /// The item (or saved entry) does not exist or is not visible to the
     /// caller: one answer for both.
     #[error("not found")]
@@ -103,42 +101,21 @@ impl ContentError {
     pub fn field(field: &str, description: impl Into<String>) -> Self {
         Self::Invalid(vec![FieldViolation::new(field, description)])
     }
-
-    /// A page token that is not this call's.
-    pub fn bad_page_token() -> Self {
-        Self::InvalidWithReason {
-            field: "page_token",
-            description: "is not a page token of this call and filter".into(),
-            reason: "INVALID_PAGE_TOKEN",
-        }
-    }
-
-    /// A request id used before with different arguments.
-    pub fn request_id_reused() -> Self {
-        Self::InvalidWithReason {
-            field: "request_id",
-            description: "was used before with different arguments".into(),
-            reason: "REQUEST_ID_REUSED",
-        }
-    }
 }
 
 impl From<ContentError> for Status {
     fn from(error: ContentError) -> Self {
         match error {
             ContentError::Invalid(violations) => invalid_argument(&violations),
-            ContentError::InvalidWithReason { field, description, reason } => {
-                let mut details = ErrorDetails::with_bad_request_violation(field, description.clone());
-                details.set_error_info(reason, DOMAIN, HashMap::new());
-                Status::with_error_details(Code::InvalidArgument, format!("invalid {field}: {description}"), details)
-            }
+            ContentError::InvalidPageToken => invalid_page_token(DOMAIN),
+            ContentError::RequestIdReused => request_id_reused(DOMAIN),
             ContentError::NotFound => Status::not_found(NOT_FOUND_MESSAGE),
             ContentError::NotDeleted => {
-                with_reason(Code::FailedPrecondition, "the item is not deleted", "NOT_DELETED", DOMAIN)
+                with_reason(Code::FailedPrecondition, "the item is not deleted", Reason::NotDeleted, DOMAIN)
             }
             ContentError::AlreadySaved { saved_content_id } => {
                 let metadata = HashMap::from([("saved_content_id".to_owned(), saved_content_id)]);
-                let details = ErrorDetails::with_error_info("ALREADY_SAVED", DOMAIN, metadata);
+                let details = ErrorDetails::with_error_info(Reason::AlreadySaved.as_str(), DOMAIN, metadata);
                 Status::with_error_details(
                     Code::AlreadyExists,
                     "the item is saved already; use UpdateSavedContent",
@@ -151,20 +128,18 @@ impl From<ContentError> for Status {
             ContentError::NotIncluded(status) => {
                 // The plan must change; nothing to wait out (docs/decisions.md #10).
                 let metadata = status.get_details_error_info().map(|info| info.metadata).unwrap_or_default();
-                let details = ErrorDetails::with_error_info("PLAN_REQUIRED", DOMAIN, metadata);
+                let details = ErrorDetails::with_error_info(Reason::PlanRequired.as_str(), DOMAIN, metadata);
                 Status::with_error_details(Code::FailedPrecondition, status.message(), details)
             }
             ContentError::NoSubscription => {
-                with_reason(Code::FailedPrecondition, "the account has no subscription", "NO_SUBSCRIPTION", DOMAIN)
+                with_reason(Code::FailedPrecondition, "the account has no subscription", Reason::NoSubscription, DOMAIN)
             }
             ContentError::BillingUnavailable(reason) => {
                 tracing::warn!(%reason, "billing unavailable");
                 Status::unavailable("quota service temporarily unavailable; retry the call")
             }
             ContentError::Billing(ref status) => internal(status),
-            ContentError::DuplicateRequest => {
-                Status::aborted("a concurrent call with the same request_id completed first; retry the call")
-            }
+            ContentError::DuplicateRequest => duplicate_request(),
             ContentError::Corrupt(ref what) => internal(&std::io::Error::other(what.clone())),
             ContentError::Store(store) => Status::from(store),
             ContentError::Blocking(ref join) => internal(join),
@@ -172,25 +147,20 @@ impl From<ContentError> for Status {
     }
 }
 
-/// Runs CPU work (batch generation, transposition) off the async runtime,
-/// keeping the span.
-pub async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ContentError> {
-    let span = tracing::Span::current();
-    Ok(tokio::task::spawn_blocking(move || span.in_scope(work)).await?)
-}
-
 impl From<jazz_platform::page_token::InvalidPageToken> for ContentError {
     fn from(_: jazz_platform::page_token::InvalidPageToken) -> Self {
-        Self::bad_page_token()
+        Self::InvalidPageToken
     }
 }
+
+jazz_platform::replay_failure!(ContentError);
 
 impl From<jazz_platform::audit_list::AuditListError> for ContentError {
     fn from(error: jazz_platform::audit_list::AuditListError) -> Self {
         use jazz_platform::audit_list::AuditListError;
         match error {
             AuditListError::Invalid(violations) => Self::Invalid(violations),
-            AuditListError::InvalidPageToken => Self::bad_page_token(),
+            AuditListError::InvalidPageToken => Self::InvalidPageToken,
             AuditListError::Store(store) => Self::Store(store),
         }
     }
@@ -213,8 +183,8 @@ mod tests {
             (ContentError::Billing(Status::invalid_argument("bug")), Code::Internal),
             (ContentError::Corrupt("json".into()), Code::Internal),
             (ContentError::DuplicateRequest, Code::Aborted),
-            (ContentError::bad_page_token(), Code::InvalidArgument),
-            (ContentError::request_id_reused(), Code::InvalidArgument),
+            (ContentError::InvalidPageToken, Code::InvalidArgument),
+            (ContentError::RequestIdReused, Code::InvalidArgument),
         ];
         for (error, code) in cases {
             assert_eq!(Status::from(error).code(), code);

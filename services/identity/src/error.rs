@@ -8,7 +8,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use jazz_platform::error::{FieldViolation, StoreError, internal, invalid_argument, with_reason};
+use jazz_platform::error::{
+    FieldViolation, Reason, StoreError, duplicate_request, field_with_reason, internal, invalid_argument,
+    invalid_page_token, request_id_reused, with_reason,
+};
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt as _};
 
@@ -30,8 +33,11 @@ pub enum IdentityError {
         /// Words a client developer can act on.
         description: String,
         /// The `ErrorInfo` reason.
-        reason: &'static str,
+        reason: Reason,
     },
+    /// A page token this server did not issue for this call and filter.
+    #[error("invalid page token")]
+    InvalidPageToken,
     /// Unknown email, wrong password or unverified email: one answer for all.
     #[error("invalid credentials")]
     InvalidCredentials,
@@ -76,6 +82,15 @@ pub enum IdentityError {
     /// A record with the same natural key exists (e.g. a flag's name).
     #[error("{0} already exists")]
     AlreadyExists(&'static str),
+    /// A `request_id` used before with different arguments.
+    #[error("request id reused with other arguments")]
+    RequestIdReused,
+    /// A concurrent call with the same `request_id` stored its answer first.
+    #[error("duplicate request in flight")]
+    DuplicateRequest,
+    /// A stored replay answer that does not decode (never the caller's fault).
+    #[error("bad stored data: {0}")]
+    Corrupt(String),
     /// A database failure.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -114,6 +129,20 @@ impl From<diesel_async::pooled_connection::deadpool::PoolError> for IdentityErro
     }
 }
 
+impl From<FieldViolation> for IdentityError {
+    fn from(violation: FieldViolation) -> Self {
+        Self::Invalid(vec![violation])
+    }
+}
+
+jazz_platform::replay_failure!(IdentityError);
+
+impl From<jazz_platform::page_token::InvalidPageToken> for IdentityError {
+    fn from(_: jazz_platform::page_token::InvalidPageToken) -> Self {
+        Self::InvalidPageToken
+    }
+}
+
 impl IdentityError {
     /// One field violation without a reason code.
     pub fn field(field: &str, description: impl Into<String>) -> Self {
@@ -125,7 +154,7 @@ impl IdentityError {
         Self::InvalidWithReason {
             field: "token",
             description: "the link is invalid or has expired; request a new one".into(),
-            reason: "TOKEN_INVALID",
+            reason: Reason::TokenInvalid,
         }
     }
 }
@@ -135,37 +164,36 @@ impl From<IdentityError> for Status {
         match error {
             IdentityError::Invalid(violations) => invalid_argument(&violations),
             IdentityError::InvalidWithReason { field, description, reason } => {
-                let mut details = ErrorDetails::with_bad_request_violation(field, description.clone());
-                details.set_error_info(reason, DOMAIN, HashMap::new());
-                Status::with_error_details(Code::InvalidArgument, format!("invalid {field}: {description}"), details)
+                field_with_reason(field, &description, reason, DOMAIN)
             }
+            IdentityError::InvalidPageToken => invalid_page_token(DOMAIN),
             IdentityError::InvalidCredentials => {
-                with_reason(Code::Unauthenticated, "invalid email or password", "INVALID_CREDENTIALS", DOMAIN)
+                with_reason(Code::Unauthenticated, "invalid email or password", Reason::InvalidCredentials, DOMAIN)
             }
             IdentityError::AccountDeleted => with_reason(
                 Code::FailedPrecondition,
                 "the account is deleted; restore it with UndeleteMe",
-                "ACCOUNT_DELETED",
+                Reason::AccountDeleted,
                 DOMAIN,
             ),
             IdentityError::AccountDisabled => {
-                with_reason(Code::PermissionDenied, "the account is disabled", "ACCOUNT_DISABLED", DOMAIN)
+                with_reason(Code::PermissionDenied, "the account is disabled", Reason::AccountDisabled, DOMAIN)
             }
             IdentityError::TooManyAttempts { retry_after } => {
                 let mut details = ErrorDetails::with_retry_info(Some(retry_after));
-                details.set_error_info("TOO_MANY_ATTEMPTS", DOMAIN, HashMap::new());
+                details.set_error_info(Reason::TooManyAttempts.as_str(), DOMAIN, HashMap::new());
                 let message = format!("too many failed attempts; retry in {} s", retry_after.as_secs());
                 Status::with_error_details(Code::ResourceExhausted, message, details)
             }
             IdentityError::UsernameTaken => {
-                with_reason(Code::AlreadyExists, "the username is taken", "USERNAME_TAKEN", DOMAIN)
+                with_reason(Code::AlreadyExists, "the username is taken", Reason::UsernameTaken, DOMAIN)
             }
             IdentityError::SessionInvalid => Status::unauthenticated("the session is invalid or has ended"),
             IdentityError::NotFound(what) => Status::not_found(format!("{what} not found")),
             IdentityError::NoPassword => with_reason(
                 Code::FailedPrecondition,
                 "the account has no password; use RequestPasswordReset to set one",
-                "NO_PASSWORD",
+                Reason::NoPassword,
                 DOMAIN,
             ),
             IdentityError::Provider(crate::oauth::VerifyError::NotConfigured) => {
@@ -173,9 +201,7 @@ impl From<IdentityError> for Status {
             }
             IdentityError::Provider(crate::oauth::VerifyError::Rejected) => {
                 let description = "the provider did not accept the tokens; sign in with the provider again";
-                let mut details = ErrorDetails::with_bad_request_violation("id_token", description);
-                details.set_error_info("PROVIDER_TOKEN_INVALID", DOMAIN, HashMap::new());
-                Status::with_error_details(Code::InvalidArgument, description, details)
+                field_with_reason("id_token", description, Reason::ProviderTokenInvalid, DOMAIN)
             }
             IdentityError::Provider(crate::oauth::VerifyError::IdTokenRequired) => {
                 invalid_argument(&[FieldViolation::new(
@@ -197,34 +223,31 @@ impl From<IdentityError> for Status {
             IdentityError::AccountAlreadyLinked => with_reason(
                 Code::AlreadyExists,
                 "that provider account is linked to another user",
-                "ACCOUNT_ALREADY_LINKED",
+                Reason::AccountAlreadyLinked,
                 DOMAIN,
             ),
             IdentityError::LastSignInMethod => with_reason(
                 Code::FailedPrecondition,
                 "this account is the only way to sign in; set a password first",
-                "LAST_SIGN_IN_METHOD",
+                Reason::LastSignInMethod,
                 DOMAIN,
             ),
             IdentityError::NotDeleted => with_reason(
                 Code::FailedPrecondition,
                 "the account is not deleted; sign in instead",
-                "NOT_DELETED",
+                Reason::NotDeleted,
                 DOMAIN,
             ),
             IdentityError::AlreadyExists(what) => Status::already_exists(format!("{what} already exists")),
+            IdentityError::RequestIdReused => request_id_reused(DOMAIN),
+            IdentityError::DuplicateRequest => duplicate_request(),
+            IdentityError::Corrupt(ref what) => internal(&std::io::Error::other(what.clone())),
             IdentityError::Store(store) => Status::from(store),
             IdentityError::Hash(ref hash) => internal(hash),
             IdentityError::Random(ref random) => internal(random),
             IdentityError::Blocking(ref join) => internal(join),
         }
     }
-}
-
-/// Runs slow CPU work (argon2) off the async runtime, keeping the span.
-pub async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, IdentityError> {
-    let span = tracing::Span::current();
-    Ok(tokio::task::spawn_blocking(move || span.in_scope(work)).await?)
 }
 
 #[cfg(test)]
@@ -247,6 +270,9 @@ mod tests {
             (IdentityError::LastSignInMethod, Code::FailedPrecondition),
             (IdentityError::NotDeleted, Code::FailedPrecondition),
             (IdentityError::AlreadyExists("flag"), Code::AlreadyExists),
+            (IdentityError::RequestIdReused, Code::InvalidArgument),
+            (IdentityError::InvalidPageToken, Code::InvalidArgument),
+            (IdentityError::DuplicateRequest, Code::Aborted),
             (IdentityError::Provider(crate::oauth::VerifyError::NotConfigured), Code::InvalidArgument),
             (IdentityError::Provider(crate::oauth::VerifyError::Rejected), Code::InvalidArgument),
             (IdentityError::Provider(crate::oauth::VerifyError::IdTokenRequired), Code::InvalidArgument),

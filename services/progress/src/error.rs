@@ -4,9 +4,10 @@
 //! variant does not compile until it has a status code. Reasons are the
 //! stable `ErrorInfo` codes of `practice.proto` and `progress.proto`.
 
-use std::collections::HashMap;
-
-use jazz_platform::error::{FieldViolation, StoreError, internal, invalid_argument, with_reason};
+use jazz_platform::error::{
+    FieldViolation, Reason, StoreError, duplicate_request, internal, invalid_argument, invalid_page_token,
+    request_id_reused, with_reason,
+};
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt as _};
 
@@ -65,6 +66,12 @@ impl From<diesel_async::pooled_connection::deadpool::PoolError> for ProgressErro
     }
 }
 
+impl From<FieldViolation> for ProgressError {
+    fn from(violation: FieldViolation) -> Self {
+        Self::Invalid(vec![violation])
+    }
+}
+
 impl ProgressError {
     /// One field violation.
     pub fn field(field: &str, description: impl Into<String>) -> Self {
@@ -72,25 +79,13 @@ impl ProgressError {
     }
 }
 
-fn bad_field_with_reason(field: &str, description: &str, reason: &str) -> Status {
-    let mut details = ErrorDetails::with_bad_request_violation(field, description);
-    details.set_error_info(reason, DOMAIN, HashMap::new());
-    Status::with_error_details(Code::InvalidArgument, format!("invalid {field}: {description}"), details)
-}
-
 impl From<ProgressError> for Status {
     fn from(error: ProgressError) -> Self {
         match error {
             ProgressError::Invalid(violations) => invalid_argument(&violations),
-            ProgressError::InvalidPageToken => {
-                bad_field_with_reason("page_token", "is not a token of this list", "INVALID_PAGE_TOKEN")
-            }
-            ProgressError::RequestIdReused => {
-                bad_field_with_reason("request_id", "was used before with different arguments", "REQUEST_ID_REUSED")
-            }
-            ProgressError::DuplicateRequest => {
-                Status::aborted("a concurrent call with the same request_id completed first; retry the call")
-            }
+            ProgressError::InvalidPageToken => invalid_page_token(DOMAIN),
+            ProgressError::RequestIdReused => request_id_reused(DOMAIN),
+            ProgressError::DuplicateRequest => duplicate_request(),
             ProgressError::SessionNotFound => Status::not_found("practice session not found"),
             ProgressError::ContentNotFound => {
                 let mut details = ErrorDetails::new();
@@ -98,7 +93,7 @@ impl From<ProgressError> for Status {
                 Status::with_error_details(Code::NotFound, "content_id: content not found", details)
             }
             ProgressError::SessionEnded => {
-                with_reason(Code::FailedPrecondition, "the practice session has ended", "SESSION_ENDED", DOMAIN)
+                with_reason(Code::FailedPrecondition, "the practice session has ended", Reason::SessionEnded, DOMAIN)
             }
             ProgressError::PeerUnavailable { peer, ref reason } => {
                 tracing::warn!(peer, %reason, "peer unavailable");
@@ -115,6 +110,8 @@ impl From<jazz_platform::page_token::InvalidPageToken> for ProgressError {
         Self::InvalidPageToken
     }
 }
+
+jazz_platform::replay_failure!(ProgressError);
 
 impl From<jazz_platform::audit_list::AuditListError> for ProgressError {
     fn from(error: jazz_platform::audit_list::AuditListError) -> Self {

@@ -15,13 +15,10 @@ use uuid::Uuid;
 use crate::audit::{AuditFilter, AuditRow};
 use crate::db::DbPool;
 use crate::error::{FieldViolation, StoreError, Violations};
+use crate::fields::{page_size, time, timestamp};
 use crate::ids::{parse_optional_id, to_api};
 use crate::page_token::{InvalidPageToken, PageSigner};
 
-/// Page size when the caller asks for 0 (`audit.proto` of every service).
-pub const DEFAULT_PAGE_SIZE: i64 = 50;
-/// Larger page sizes are coerced to this.
-pub const MAX_PAGE_SIZE: i64 = 200;
 /// Longest user agent returned (`audit.proto`).
 pub const MAX_USER_AGENT_CHARS: usize = 512;
 
@@ -97,32 +94,6 @@ pub fn position_of(parts: &[String]) -> Option<(DateTime<Utc>, Uuid)> {
     Some((at, id))
 }
 
-/// A protobuf timestamp as a time, or a violation naming `field`.
-pub fn time(field: &str, value: Option<Timestamp>) -> Result<Option<DateTime<Utc>>, FieldViolation> {
-    value
-        .map(|at| {
-            u32::try_from(at.nanos)
-                .ok()
-                .filter(|nanos| *nanos < 1_000_000_000)
-                .and_then(|nanos| DateTime::from_timestamp(at.seconds, nanos))
-                .ok_or_else(|| FieldViolation::new(field, "is out of range"))
-        })
-        .transpose()
-}
-
-/// A time as a protobuf timestamp.
-pub fn timestamp(at: DateTime<Utc>) -> Timestamp {
-    Timestamp { seconds: at.timestamp(), nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0) }
-}
-
-fn page_size(value: i32) -> Result<i64, FieldViolation> {
-    match i64::from(value) {
-        n if n < 0 => Err(FieldViolation::new("page_size", "must not be negative")),
-        0 => Ok(DEFAULT_PAGE_SIZE),
-        n => Ok(n.min(MAX_PAGE_SIZE)),
-    }
-}
-
 /// One page of `service`'s audit log (`service` is what the entries' field
 /// says: "billing", "content", …), with page tokens made by `tokens`.
 pub async fn list_page(
@@ -134,11 +105,11 @@ pub async fn list_page(
     let AuditListRequest { user_id, start_time, end_time, page_size: size, page_token } = request;
     let mut violations = Violations::new();
     let user = violations.check(parse_optional_id("user_id", &user_id)).flatten();
-    let start = violations.check(time("start_time", start_time)).flatten();
-    let end = violations.check(time("end_time", end_time)).flatten();
+    let start = violations.check(time("start_time", start_time.as_ref())).flatten();
+    let end = violations.check(time("end_time", end_time.as_ref())).flatten();
     let size = violations.check(page_size(size));
     violations.finish().map_err(AuditListError::Invalid)?;
-    let size = size.unwrap_or(DEFAULT_PAGE_SIZE);
+    let size = size.unwrap_or(crate::fields::DEFAULT_PAGE_SIZE);
     // The binding names the list and the filter as given, so a token is
     // refused under any other filter (`;`, never `|`: some token formats
     // split on `|`).
@@ -210,25 +181,6 @@ mod tests {
     use secrecy::SecretString;
 
     use super::*;
-
-    #[test]
-    fn page_sizes_default_coerce_and_refuse_negatives() {
-        assert_eq!(page_size(0).ok(), Some(50));
-        assert_eq!(page_size(1000).ok(), Some(200));
-        assert_eq!(page_size(7).ok(), Some(7));
-        assert_eq!(page_size(-1).err().map(|v| v.field), Some("page_size".to_owned()));
-    }
-
-    #[test]
-    fn times_out_of_range_name_the_field() {
-        assert!(matches!(time("start_time", None), Ok(None)));
-        let bad = Timestamp { seconds: 0, nanos: -1 };
-        assert_eq!(time("start_time", Some(bad)).err().map(|v| v.field), Some("start_time".to_owned()));
-        let bad = Timestamp { seconds: i64::MAX, nanos: 0 };
-        assert_eq!(time("end_time", Some(bad)).err().map(|v| v.field), Some("end_time".to_owned()));
-        let at = DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap_or_default();
-        assert_eq!(time("t", Some(timestamp(at))).ok().flatten(), Some(at));
-    }
 
     #[test]
     fn signed_positions_round_trip_and_stay_bound() {

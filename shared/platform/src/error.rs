@@ -73,11 +73,158 @@ pub fn invalid_argument(violations: &[FieldViolation]) -> Status {
     Status::with_error_details(Code::InvalidArgument, message, details)
 }
 
+/// The stable, machine-readable reasons of `google.rpc.ErrorInfo` that the
+/// services answer (the proto files and `docs/api.md` document each). A
+/// client matches on the code, never on the message, so a code once
+/// released never changes; new ones are added here (the enum is
+/// `#[non_exhaustive]` so matching crates keep compiling).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Reason {
+    /// Right password, but the account is soft-deleted.
+    AccountDeleted,
+    /// The account was deactivated.
+    AccountDisabled,
+    /// The provider account is linked to another user.
+    AccountAlreadyLinked,
+    /// SaveContent of an item saved before.
+    AlreadySaved,
+    /// StartCheckout while a paid subscription is in force.
+    AlreadySubscribed,
+    /// A quota grant's idempotency key reused for other arguments.
+    IdempotencyKeyReused,
+    /// Unknown email, wrong password or unverified email.
+    InvalidCredentials,
+    /// A page token this server did not issue for this call, caller and
+    /// filter (tampered, forged or foreign).
+    InvalidPageToken,
+    /// The account's only sign-in method.
+    LastSignInMethod,
+    /// A request body that could not be decoded (see `crate::malformed`).
+    MalformedRequest,
+    /// OpenBillingPortal before any checkout.
+    NoBillingAccount,
+    /// Cancel/resume without a paid subscription.
+    NoPaidSubscription,
+    /// The account has no password.
+    NoPassword,
+    /// Undelete of something that is not deleted.
+    NotDeleted,
+    /// No subscription for the caller.
+    NoSubscription,
+    /// A new password equal to the old one.
+    PasswordUnchanged,
+    /// A new password that is too common.
+    PasswordTooCommon,
+    /// A password longer than the policy allows.
+    PasswordTooLong,
+    /// A new password shorter than the policy allows.
+    PasswordTooShort,
+    /// Payments are not configured on this server.
+    PaymentsUnavailable,
+    /// The payment provider refused the request.
+    PaymentProviderRefused,
+    /// The payment provider could not be reached.
+    PaymentProviderUnavailable,
+    /// The caller's plan lacks the feature.
+    PlanRequired,
+    /// The identity provider did not accept the tokens.
+    ProviderTokenInvalid,
+    /// The period's quota is used up.
+    QuotaExceeded,
+    /// A `request_id` used before with different arguments.
+    RequestIdReused,
+    /// The practice session has ended.
+    SessionEnded,
+    /// A Stripe webhook body that is not a Stripe event.
+    StripePayloadInvalid,
+    /// A Stripe webhook whose signature does not verify.
+    StripeSignatureInvalid,
+    /// An unusable one-time token (link).
+    TokenInvalid,
+    /// Too many failed attempts.
+    TooManyAttempts,
+    /// The username belongs to someone else.
+    UsernameTaken,
+}
+
+impl Reason {
+    /// The code as it appears in `ErrorInfo.reason` (SCREAMING_SNAKE_CASE).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::AccountDeleted => "ACCOUNT_DELETED",
+            Self::AccountDisabled => "ACCOUNT_DISABLED",
+            Self::AccountAlreadyLinked => "ACCOUNT_ALREADY_LINKED",
+            Self::AlreadySaved => "ALREADY_SAVED",
+            Self::AlreadySubscribed => "ALREADY_SUBSCRIBED",
+            Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            Self::InvalidCredentials => "INVALID_CREDENTIALS",
+            Self::InvalidPageToken => "INVALID_PAGE_TOKEN",
+            Self::LastSignInMethod => "LAST_SIGN_IN_METHOD",
+            Self::MalformedRequest => "MALFORMED_REQUEST",
+            Self::NoBillingAccount => "NO_BILLING_ACCOUNT",
+            Self::NoPaidSubscription => "NO_PAID_SUBSCRIPTION",
+            Self::NoPassword => "NO_PASSWORD",
+            Self::NotDeleted => "NOT_DELETED",
+            Self::NoSubscription => "NO_SUBSCRIPTION",
+            Self::PasswordUnchanged => "PASSWORD_UNCHANGED",
+            Self::PasswordTooCommon => "PASSWORD_TOO_COMMON",
+            Self::PasswordTooLong => "PASSWORD_TOO_LONG",
+            Self::PasswordTooShort => "PASSWORD_TOO_SHORT",
+            Self::PaymentsUnavailable => "PAYMENTS_UNAVAILABLE",
+            Self::PaymentProviderRefused => "PAYMENT_PROVIDER_REFUSED",
+            Self::PaymentProviderUnavailable => "PAYMENT_PROVIDER_UNAVAILABLE",
+            Self::PlanRequired => "PLAN_REQUIRED",
+            Self::ProviderTokenInvalid => "PROVIDER_TOKEN_INVALID",
+            Self::QuotaExceeded => "QUOTA_EXCEEDED",
+            Self::RequestIdReused => "REQUEST_ID_REUSED",
+            Self::SessionEnded => "SESSION_ENDED",
+            Self::StripePayloadInvalid => "STRIPE_PAYLOAD_INVALID",
+            Self::StripeSignatureInvalid => "STRIPE_SIGNATURE_INVALID",
+            Self::TokenInvalid => "TOKEN_INVALID",
+            Self::TooManyAttempts => "TOO_MANY_ATTEMPTS",
+            Self::UsernameTaken => "USERNAME_TAKEN",
+        }
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A status with a stable, machine-readable reason in an `ErrorInfo` detail
 /// (`domain` is the service, e.g. `identity.jazz`).
-pub fn with_reason(code: Code, message: impl Into<String>, reason: &str, domain: &str) -> Status {
-    let details = ErrorDetails::with_error_info(reason, domain, std::collections::HashMap::new());
+pub fn with_reason(code: Code, message: impl Into<String>, reason: Reason, domain: &str) -> Status {
+    let details = ErrorDetails::with_error_info(reason.as_str(), domain, std::collections::HashMap::new());
     Status::with_error_details(code, message, details)
+}
+
+/// INVALID_ARGUMENT for one field that broke a rule with its own reason:
+/// a `BadRequest` naming the field and an `ErrorInfo` with the reason.
+pub fn field_with_reason(field: &str, description: &str, reason: Reason, domain: &str) -> Status {
+    let mut details = ErrorDetails::with_bad_request_violation(field, description);
+    details.set_error_info(reason.as_str(), domain, std::collections::HashMap::new());
+    Status::with_error_details(Code::InvalidArgument, format!("invalid {field}: {description}"), details)
+}
+
+/// INVALID_ARGUMENT, reason INVALID_PAGE_TOKEN, naming `page_token`: the
+/// one answer of every service to a tampered, forged or foreign token.
+pub fn invalid_page_token(domain: &str) -> Status {
+    field_with_reason("page_token", "is not a page token of this call", Reason::InvalidPageToken, domain)
+}
+
+/// INVALID_ARGUMENT, reason REQUEST_ID_REUSED, naming `request_id`: the one
+/// answer of every service to a `request_id` reused with other arguments.
+pub fn request_id_reused(domain: &str) -> Status {
+    field_with_reason("request_id", "was used before with different arguments", Reason::RequestIdReused, domain)
+}
+
+/// ABORTED for a call whose concurrent duplicate (same `request_id`)
+/// completed first: retrying answers that duplicate's stored response.
+pub fn duplicate_request() -> Status {
+    Status::aborted("a concurrent call with the same request_id completed first; retry the call")
 }
 
 /// INTERNAL that says only an error id; the error itself goes to the log
@@ -178,6 +325,19 @@ mod tests {
         assert_eq!(status.code(), Code::Internal);
         assert!(!status.message().contains("SELECT"));
         assert!(status.message().starts_with("internal error (id "));
+    }
+
+    #[test]
+    fn reasons_are_screaming_snake_and_named_fields_carry_them() {
+        assert_eq!(Reason::RequestIdReused.as_str(), "REQUEST_ID_REUSED");
+        assert_eq!(Reason::PasswordTooShort.to_string(), "PASSWORD_TOO_SHORT");
+        let status = request_id_reused("x.jazz");
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(status.get_details_error_info().map(|i| i.reason), Some("REQUEST_ID_REUSED".into()));
+        let fields = status.get_details_bad_request().map(|b| b.field_violations).unwrap_or_default();
+        assert_eq!(fields.first().map(|v| v.field.as_str()), Some("request_id"));
+        let page = invalid_page_token("x.jazz");
+        assert_eq!(page.get_details_error_info().map(|i| i.reason), Some("INVALID_PAGE_TOKEN".into()));
     }
 
     #[test]

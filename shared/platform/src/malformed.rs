@@ -13,13 +13,14 @@
 use tonic::Code;
 
 /// The `ErrorInfo.reason` of a request that could not be decoded.
-pub const MALFORMED_REQUEST: &str = "MALFORMED_REQUEST";
+pub const MALFORMED_REQUEST: &str = crate::error::Reason::MalformedRequest.as_str();
 
 /// Rewrites a decode failure of the request into INVALID_ARGUMENT; any
 /// other response passes unchanged. For `tower::util::MapResponseLayer`.
 pub fn rewrite<B: Default>(response: http::Response<B>) -> http::Response<B> {
     let Some(message) = malformed_message(&response) else { return response };
-    let status = crate::error::with_reason(Code::InvalidArgument, message, MALFORMED_REQUEST, "jazz");
+    let status =
+        crate::error::with_reason(Code::InvalidArgument, message, crate::error::Reason::MalformedRequest, "jazz");
     let mut rewritten = status.into_http::<B>();
     for name in [crate::server::REQUEST_ID_HEADER] {
         if let Some(value) = response.headers().get(&name) {

@@ -9,6 +9,9 @@ use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret as _, SecretString};
 use sha2::Sha256;
 
+/// Longest token accepted, in characters (a real one is far shorter).
+pub const MAX_TOKEN_CHARS: usize = 2048;
+
 /// A page token that was not made by this signer for this binding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("invalid page token")]
@@ -56,6 +59,9 @@ impl PageSigner {
     /// binding, with exactly `expected` parts.
     pub fn decode(&self, binding: &str, token: &str, expected: usize) -> Result<Vec<String>, InvalidPageToken> {
         let bad = || InvalidPageToken;
+        if token.len() > MAX_TOKEN_CHARS {
+            return Err(bad());
+        }
         let (payload, signature) = token.split_once('.').ok_or_else(bad)?;
         let payload = URL_SAFE_NO_PAD.decode(payload).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(bad)?;
         let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| bad())?;
@@ -80,6 +86,7 @@ mod tests {
         tampered.insert(0, 'A');
         assert!(signer.decode("list:alice", &tampered, 2).is_err());
         assert!(signer.decode("list:alice", "garbage", 2).is_err());
+        assert!(signer.decode("list:alice", &"A".repeat(MAX_TOKEN_CHARS + 1), 2).is_err());
         let other_service = PageSigner::new(&SecretString::from("k".repeat(32)), "progress");
         assert!(other_service.decode("list:alice", &token, 2).is_err());
     }

@@ -439,6 +439,24 @@ async fn list_plans_shows_the_seeded_catalogue() -> anyhow::Result<()> {
     let status = billing.public().list_plans(request).await.err();
     assert_eq!(status.as_ref().map(Status::code), Some(Code::InvalidArgument));
     assert_eq!(status.as_ref().and_then(reason).as_deref(), Some("INVALID_PAGE_TOKEN"));
+    // Forged (the unsigned hex of a position, which billing once accepted)
+    // and tampered (a real token with its position swapped) are refused,
+    // naming the field.
+    let mut request = Request::new(ListPlansRequest { page_size: 1, page_token: String::new() });
+    billing.key.attach(&mut request, &Principal::anonymous("req-plans"));
+    let real = billing.public().list_plans(request).await?.into_inner().next_page_token;
+    let (_, signature) = real.split_once('.').unwrap_or_default();
+    let swapped = format!("{}.{signature}", "EDUCATOR".bytes().map(|b| format!("{b:02x}")).collect::<String>());
+    let forged: String = "plans||PRO".bytes().map(|b| format!("{b:02x}")).collect();
+    for bad in [forged, swapped, format!("{real}x")] {
+        let mut request = Request::new(ListPlansRequest { page_size: 1, page_token: bad.clone() });
+        billing.key.attach(&mut request, &Principal::anonymous("req-plans"));
+        let status = billing.public().list_plans(request).await.err();
+        assert_eq!(status.as_ref().map(Status::code), Some(Code::InvalidArgument), "{bad}");
+        assert_eq!(status.as_ref().and_then(reason).as_deref(), Some("INVALID_PAGE_TOKEN"));
+        let fields = status.and_then(|s| s.get_details_bad_request()).map(|b| b.field_violations);
+        assert_eq!(fields.unwrap_or_default().into_iter().next().map(|v| v.field).as_deref(), Some("page_token"));
+    }
     Ok(())
 }
 

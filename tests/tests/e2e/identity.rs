@@ -508,6 +508,12 @@ async fn feature_flags_are_managed_by_services_only() -> anyhow::Result<()> {
     let first = client.create_feature_flag(id.signed(create.clone(), &admin())).await?.into_inner();
     let again = client.create_feature_flag(id.signed(create, &admin())).await?.into_inner();
     assert_eq!(first, again, "the same request id answers the first result");
+    let other = pb::CreateFeatureFlagRequest { flag: Some(flag("ai_v3")), request_id: "req-1".into() };
+    let reused = client.create_feature_flag(id.signed(other, &admin())).await.err();
+    assert_eq!(reused.as_ref().map(|s| s.code()), Some(Code::InvalidArgument), "same id, other arguments");
+    assert_eq!(reused.as_ref().map(fields_of), Some(vec!["request_id".to_owned()]));
+    let reason = reused.and_then(|s| s.get_details_error_info()).map(|info| info.reason);
+    assert_eq!(reason.as_deref(), Some("REQUEST_ID_REUSED"));
     let dup = pb::CreateFeatureFlagRequest { flag: Some(flag("ai_v2")), request_id: String::new() };
     let dup = client.create_feature_flag(id.signed(dup, &admin())).await.err();
     assert_eq!(dup.map(|s| s.code()), Some(Code::AlreadyExists));

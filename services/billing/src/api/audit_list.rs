@@ -1,31 +1,13 @@
 //! ListAuditLogs: billing's audit log through the platform's one
-//! implementation (`jazz_platform::audit_list`), with billing's own page
-//! tokens (`page.rs`: bound to the list and the filter).
+//! implementation (`jazz_platform::audit_list`), with billing's signed
+//! page tokens (`page.rs`).
 
-use chrono::{DateTime, Utc};
 use jazz_contract::jazz::billing::v1::{ListAuditLogsRequest, ListAuditLogsResponse};
 use jazz_platform::DbPool;
-use jazz_platform::audit_list::{self, AuditListError, AuditListRequest, AuditPageTokens, position_of};
-use jazz_platform::ids::to_api;
-use jazz_platform::page_token::InvalidPageToken;
-use uuid::Uuid;
+use jazz_platform::audit_list::{self, AuditListError, AuditListRequest};
+use jazz_platform::page_token::PageSigner;
 
-use super::page;
 use crate::error::BillingError;
-
-/// Billing's token format for the audit log's `(created_at, id)` position.
-struct BillingTokens;
-
-impl AuditPageTokens for BillingTokens {
-    fn encode(&self, binding: &str, at: DateTime<Utc>, id: Uuid) -> String {
-        page::encode(&["audit", binding, &at.timestamp_micros().to_string(), &to_api(id)])
-    }
-
-    fn decode(&self, binding: &str, token: &str) -> Result<(DateTime<Utc>, Uuid), InvalidPageToken> {
-        let parts = page::decode(token, "audit", binding).ok().flatten().ok_or(InvalidPageToken)?;
-        position_of(&parts).ok_or(InvalidPageToken)
-    }
-}
 
 impl From<AuditListError> for BillingError {
     fn from(error: AuditListError) -> Self {
@@ -38,9 +20,13 @@ impl From<AuditListError> for BillingError {
 }
 
 /// `BillingInternalService.ListAuditLogs`.
-pub async fn list(pool: &DbPool, request: ListAuditLogsRequest) -> Result<ListAuditLogsResponse, BillingError> {
+pub async fn list(
+    pool: &DbPool,
+    pages: &PageSigner,
+    request: ListAuditLogsRequest,
+) -> Result<ListAuditLogsResponse, BillingError> {
     let ListAuditLogsRequest { user_id, start_time, end_time, page_size, page_token } = request;
     let request = AuditListRequest { user_id, start_time, end_time, page_size, page_token };
-    let page = audit_list::list_page(pool, "billing", &BillingTokens, request).await?;
+    let page = audit_list::list_page(pool, "billing", pages, request).await?;
     Ok(ListAuditLogsResponse { entries: page.entries, next_page_token: page.next_page_token })
 }

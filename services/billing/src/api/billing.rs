@@ -14,6 +14,7 @@ use jazz_contract::jazz::billing::v1::{
     StartCheckoutResponse,
 };
 use jazz_platform::ServiceContext;
+use jazz_platform::page_token::PageSigner;
 use jazz_platform::principal::principal_of;
 use tonic::{Request, Response, Status};
 
@@ -24,16 +25,22 @@ use crate::domain::tier::Tier;
 use crate::error::BillingError;
 use crate::store::usage;
 
+/// The page-token binding of ListPlans (one list for every caller).
+const PLANS: &str = "ListPlans";
+
 /// Handlers of `BillingService`.
 pub struct BillingApi {
     context: ServiceContext,
     payments: Arc<Payments>,
+    /// Signs ListPlans' page tokens.
+    pages: PageSigner,
 }
 
 impl BillingApi {
     /// Handlers over the service's shared context and its way to Stripe.
     pub fn new(context: ServiceContext, payments: Arc<Payments>) -> Self {
-        Self { context, payments }
+        let pages = page::signer(&context);
+        Self { context, payments, pages }
     }
 
     /// Cancel (`cancel` true) or resume the caller's paid subscription.
@@ -49,13 +56,14 @@ impl BillingService for BillingApi {
     async fn list_plans(&self, request: Request<ListPlansRequest>) -> Result<Response<ListPlansResponse>, Status> {
         principal_of(&request)?; // no session needed, but the gateway vouches for the call
         let ListPlansRequest { page_size, page_token } = request.into_inner();
-        let size = usize::try_from(page::page_size(page_size)?).unwrap_or(usize::MAX);
-        let after = match page::decode(&page_token, "plans", "")? {
-            None => None,
-            Some(parts) => match parts.as_slice() {
-                [tier] => Some(Tier::parse(tier).ok_or(BillingError::InvalidPageToken)?),
-                _ => return Err(BillingError::InvalidPageToken.into()),
-            },
+        let size = usize::try_from(jazz_platform::fields::page_size(page_size).map_err(BillingError::from)?)
+            .unwrap_or(usize::MAX);
+        let after = if page_token.is_empty() {
+            None
+        } else {
+            let parts = self.pages.decode(PLANS, &page_token, 1).map_err(BillingError::from)?;
+            let tier = parts.first().and_then(|tier| Tier::parse(tier));
+            Some(tier.ok_or(BillingError::InvalidPageToken)?)
         };
         let mut conn = self.context.pool.get().await.map_err(BillingError::from)?;
         let catalogue = catalogue(&mut conn).await?;
@@ -63,7 +71,7 @@ impl BillingService for BillingApi {
             catalogue.plans().iter().filter(|plan| after.is_none_or(|after| plan.tier > after)).collect();
         let page: Vec<_> = rest.iter().take(size).collect();
         let next_page_token = match page.last() {
-            Some(last) if rest.len() > page.len() => page::encode(&["plans", "", last.tier.as_str()]),
+            Some(last) if rest.len() > page.len() => self.pages.encode(PLANS, &[last.tier.as_str().to_owned()]),
             _ => String::new(),
         };
         let plans = page.into_iter().map(|plan| convert::plan(plan, &catalogue)).collect();

@@ -29,12 +29,15 @@ use crate::store::subscriptions;
 pub struct BillingInternalApi {
     context: ServiceContext,
     payments: Arc<Payments>,
+    /// Signs the audit log's page tokens.
+    pages: jazz_platform::page_token::PageSigner,
 }
 
 impl BillingInternalApi {
     /// Handlers over the service's shared context and its way to Stripe.
     pub fn new(context: ServiceContext, payments: Arc<Payments>) -> Self {
-        Self { context, payments }
+        let pages = super::page::signer(&context);
+        Self { context, payments, pages }
     }
 }
 
@@ -139,7 +142,7 @@ impl BillingInternalService for BillingInternalApi {
         request: Request<ListAuditLogsRequest>,
     ) -> Result<Response<ListAuditLogsResponse>, Status> {
         principal_of(&request)?.require_service()?;
-        let response = audit_list::list(&self.context.pool, request.into_inner()).await?;
+        let response = audit_list::list(&self.context.pool, &self.pages, request.into_inner()).await?;
         Ok(Response::new(response))
     }
 }

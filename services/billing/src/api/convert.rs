@@ -1,6 +1,5 @@
 //! Domain values and rows → protobuf messages.
 
-use chrono::{DateTime, Utc};
 use jazz_contract::jazz::billing::v1::{
     BillingInterval, Entitlement, EntitlementKind, FeatureUsage, Plan as ApiPlan, Price, Subscription,
 };
@@ -10,15 +9,7 @@ use super::account::View;
 use crate::domain::catalogue::{Catalogue, Limit, Plan};
 use crate::domain::quota::remaining;
 
-/// A protobuf timestamp.
-pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: at.timestamp(), nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0) }
-}
-
-/// A protobuf timestamp as chrono; `None` when out of range.
-pub fn from_timestamp(at: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp(at.seconds, u32::try_from(at.nanos).ok()?)
-}
+pub use jazz_platform::fields::{from_timestamp, timestamp};
 
 /// The API kind and limit of an entitlement.
 pub fn kind(limit: Limit) -> (EntitlementKind, i64) {

@@ -1,71 +1,12 @@
-//! Page sizes and opaque page tokens. A token is the hex of a text that
-//! names its list, the filter it was issued for and the last key shown;
-//! anything else (tampered, foreign, another filter) is refused.
+//! Billing's page tokens: the platform's signed tokens
+//! ([`jazz_platform::page_token`]) under billing's domain, so a tampered,
+//! forged or foreign token (another list, filter or service) is refused
+//! with INVALID_ARGUMENT naming `page_token`.
 
-use jazz_platform::error::FieldViolation;
+use jazz_platform::ServiceContext;
+use jazz_platform::page_token::PageSigner;
 
-use crate::error::BillingError;
-
-/// Default page size.
-pub const DEFAULT_PAGE_SIZE: i64 = 50;
-/// Larger sizes are coerced to this.
-pub const MAX_PAGE_SIZE: i64 = 200;
-
-/// `page_size`: 0 → 50, above 200 → 200, negative refused.
-pub fn page_size(value: i32) -> Result<i64, BillingError> {
-    match value {
-        0 => Ok(DEFAULT_PAGE_SIZE),
-        n if n < 0 => Err(BillingError::Invalid(vec![FieldViolation::new("page_size", "must not be negative")])),
-        n => Ok(i64::from(n).min(MAX_PAGE_SIZE)),
-    }
-}
-
-/// A token for `parts` (list name, filter, position), joined by `|`.
-pub fn encode(parts: &[&str]) -> String {
-    parts.join("|").bytes().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The parts of a token issued for `list` and `filter`; `None` for no token.
-pub fn decode(token: &str, list: &str, filter: &str) -> Result<Option<Vec<String>>, BillingError> {
-    if token.is_empty() {
-        return Ok(None);
-    }
-    if !token.len().is_multiple_of(2) || token.len() > 2048 {
-        return Err(BillingError::InvalidPageToken);
-    }
-    let bytes = (0..token.len())
-        .step_by(2)
-        .map(|i| token.get(i..i + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()))
-        .collect::<Option<Vec<u8>>>()
-        .ok_or(BillingError::InvalidPageToken)?;
-    let text = String::from_utf8(bytes).map_err(|_| BillingError::InvalidPageToken)?;
-    let mut parts = text.split('|').map(str::to_owned);
-    if parts.next().as_deref() != Some(list) || parts.next().as_deref() != Some(filter) {
-        return Err(BillingError::InvalidPageToken);
-    }
-    Ok(Some(parts.collect()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_round_trip_and_are_bound_to_list_and_filter() {
-        let token = encode(&["plans", "", "PRO"]);
-        assert_eq!(decode(&token, "plans", "").ok().flatten(), Some(vec!["PRO".to_owned()]));
-        assert!(decode(&token, "audit", "").is_err());
-        assert!(decode(&token, "plans", "other").is_err());
-        assert!(decode("zz", "plans", "").is_err());
-        assert!(decode("abc", "plans", "").is_err());
-        assert!(matches!(decode("", "plans", ""), Ok(None)));
-    }
-
-    #[test]
-    fn page_sizes_default_and_coerce() {
-        assert_eq!(page_size(0).ok(), Some(50));
-        assert_eq!(page_size(1000).ok(), Some(200));
-        assert_eq!(page_size(3).ok(), Some(3));
-        assert!(page_size(-1).is_err());
-    }
+/// The signer of billing's page tokens.
+pub fn signer(context: &ServiceContext) -> PageSigner {
+    PageSigner::new(&context.config.principal_secret, "billing")
 }

@@ -1,19 +1,14 @@
 //! Rows → API messages. The BASIC view leaves out `parameters`,
 //! `music_data` and `music_xml`; FULL adds them from a [`MusicRow`].
 
-use chrono::{DateTime, Utc};
 use jazz_contract::jazz::content::v1::{ContentView, GeneratedContent, SavedContent};
 use jazz_platform::ids::to_api;
-use prost_types::Timestamp;
 
 use crate::domain::{json, params, vocab};
 use crate::store::content::RETENTION_DAYS;
 use crate::store::models::{ContentRow, Listed, MusicRow, SavedRow};
 
-/// A timestamp in the API form.
-pub fn timestamp(at: DateTime<Utc>) -> Timestamp {
-    Timestamp { seconds: at.timestamp(), nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0) }
-}
+pub use jazz_platform::fields::timestamp;
 
 /// Whether `view` (with the method's default) asks for FULL.
 pub fn is_full(view: i32, default_full: bool) -> bool {

@@ -17,9 +17,10 @@ use super::content::ContentApi;
 use super::{library, replay};
 use crate::billing::{self, feature};
 use crate::domain::{fields, params};
-use crate::error::{ContentError, blocking};
+use crate::error::ContentError;
 use crate::store::content;
 use crate::store::models::{ContentRow, Listed, NewContent};
+use jazz_platform::blocking::blocking;
 
 /// The visible item and its score.
 async fn item_and_score(
@@ -63,7 +64,7 @@ pub async fn export(
     let ExportContentRequest { id, format, request_id } = req;
     let mut v = Violations::new();
     let id = v.check(parse_id("id", &id));
-    let request_id = v.check(fields::request_id(&request_id)).flatten();
+    let request_id = v.check(jazz_platform::fields::request_id("request_id", &request_id)).flatten();
     let format = match ExportFormat::try_from(format) {
         Ok(ExportFormat::Musicxml) => Some(false),
         Ok(ExportFormat::Midi) => Some(true),
@@ -140,14 +141,14 @@ pub async fn transpose(
     me: Uuid,
     req: TransposeContentRequest,
 ) -> Result<TransposeContentResponse, ContentError> {
-    let hash = replay::digest(&req);
+    let arguments = req.clone();
     let TransposeContentRequest { id, target_keys, all_keys, request_id, view } = req;
     let id = parse_id("id", &id)?;
-    let request_id = fields::request_id(&request_id)?;
-    let scope = replay::scope("TransposeContent", me);
-    if let Some(rid) = &request_id {
+    let request_id = jazz_platform::fields::request_id("request_id", &request_id)?;
+    let replay = replay::of("TransposeContent", me, request_id.clone(), &arguments);
+    if request_id.is_some() {
         let mut conn = api.context.pool.get().await?;
-        if let Some(first) = replay::find(&mut conn, &scope, rid, &hash).await? {
+        if let Some(first) = replay.first(&mut conn).await? {
             return Ok(first);
         }
     }
@@ -215,18 +216,13 @@ pub async fn transpose(
                 items.push(Listed { row, liked: false, saved_id: None });
             }
             let response = TransposeContentResponse { contents: library::render(conn, &items, full).await? };
-            if let Some(rid) = &request_id {
-                replay::store(conn, &scope, rid, &hash, &response).await?;
-            }
+            replay.remember(conn, &response).await?;
             Ok::<_, ContentError>(response)
         })
         .await;
     match result {
         Ok(response) => Ok(response),
-        Err(ContentError::DuplicateRequest) => {
-            let rid = request_id.as_deref().unwrap_or_default();
-            replay::find(&mut conn, &scope, rid, &hash).await?.ok_or(ContentError::DuplicateRequest)
-        }
+        Err(ContentError::DuplicateRequest) => replay.settle(&mut conn, Err(ContentError::DuplicateRequest)).await,
         Err(error) => {
             api.quota.refund(me, &grant).await;
             Err(error)

@@ -24,10 +24,10 @@ pub async fn search(
     let SearchContentRequest { query, filter, view, page_size, page_token } = req;
     let text = fields::query(&query)?;
     let filter = Filter::parse(filter.as_ref()).map_err(ContentError::Invalid)?;
-    let size = fields::page_size(page_size)?;
+    let size = jazz_platform::fields::page_size(page_size)?;
     let binding = format!("SearchContent:{}:{text}:{}", to_api(me), filter.binding());
     let after = match pages::pair_cursor(api, &binding, &page_token)? {
-        Some((rank, id)) => Some((rank.parse::<f32>().map_err(|_| ContentError::bad_page_token())?, id)),
+        Some((rank, id)) => Some((rank.parse::<f32>().map_err(|_| ContentError::InvalidPageToken)?, id)),
         None => None,
     };
     let mut conn = api.context.pool.get().await?;
@@ -58,14 +58,14 @@ pub async fn list_public(
         Err(_) => return Err(ContentError::field("order", "is not a known order")),
     };
     let filter = Filter::parse(filter.as_ref()).map_err(ContentError::Invalid)?;
-    let size = fields::page_size(page_size)?;
+    let size = jazz_platform::fields::page_size(page_size)?;
     // The feed is the same for everyone, so its tokens are bound to the
     // order and filter only.
     let binding = format!("ListPublicContent:{most_liked}:{}", filter.binding());
     let after = if most_liked {
         match pages::pair_cursor(api, &binding, &page_token)? {
             Some((likes, id)) => {
-                Some(FeedCursor::MostLiked(likes.parse().map_err(|_| ContentError::bad_page_token())?, id))
+                Some(FeedCursor::MostLiked(likes.parse().map_err(|_| ContentError::InvalidPageToken)?, id))
             }
             None => None,
         }

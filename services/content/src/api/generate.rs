@@ -17,15 +17,17 @@ use jazz_platform::Principal;
 use jazz_platform::audit::AuditEntry;
 use jazz_platform::error::Violations;
 use jazz_platform::ids::{new_id, to_api};
+use jazz_platform::replay::Replay;
 use uuid::Uuid;
 
 use super::content::ContentApi;
 use super::{convert, replay};
 use crate::billing::{self, feature};
 use crate::domain::{fields, params};
-use crate::error::{ContentError, blocking};
+use crate::error::ContentError;
 use crate::store::content;
 use crate::store::models::{MusicRow, NewContent};
+use jazz_platform::blocking::blocking;
 
 /// The row of a freshly generated item.
 pub fn new_content(me: Uuid, item: &GeneratedItem) -> Result<NewContent, ContentError> {
@@ -75,14 +77,13 @@ pub async fn generate(
             None
         }
     };
-    let request_id = v.check(fields::request_id(&req.request_id)).flatten();
+    let request_id = v.check(jazz_platform::fields::request_id("request_id", &req.request_id)).flatten();
     v.finish().map_err(ContentError::Invalid)?;
     let Some(engine_request) = engine_request else { return Err(ContentError::Invalid(Vec::new())) };
-    let scope = replay::scope("GenerateContent", me);
-    let hash = replay::digest(&req.parameters.clone().unwrap_or_default());
-    if let Some(id) = &request_id {
+    let replay = replay::of("GenerateContent", me, request_id.clone(), &req.parameters.clone().unwrap_or_default());
+    if request_id.is_some() {
         let mut conn = api.context.pool.get().await?;
-        if let Some(first) = replay::find(&mut conn, &scope, id, &hash).await? {
+        if let Some(first) = replay.first(&mut conn).await? {
             return Ok(first);
         }
     }
@@ -93,14 +94,13 @@ pub async fn generate(
     };
     let key = billing::grant_key("generate", me, request_id.as_deref());
     api.quota.consume(me, feature::AI_GENERATION, 1, &key).await?;
-    match store(api, principal, &new, request_id.as_deref().map(|id| (scope.as_str(), id, hash.as_slice()))).await {
+    match store(api, principal, &new, &replay).await {
         Ok(response) => Ok(response),
         Err(ContentError::DuplicateRequest) => {
             // A concurrent call with this request id won; the grant (same
             // key) is its grant, so nothing is refunded.
             let mut conn = api.context.pool.get().await?;
-            let id = request_id.as_deref().unwrap_or_default();
-            replay::find(&mut conn, &scope, id, &hash).await?.ok_or(ContentError::DuplicateRequest)
+            replay.settle(&mut conn, Err(ContentError::DuplicateRequest)).await
         }
         Err(error) => {
             api.quota.refund(me, &key).await;
@@ -113,7 +113,7 @@ async fn store(
     api: &ContentApi,
     principal: &Principal,
     new: &NewContent,
-    replay_key: Option<(&str, &str, &[u8])>,
+    replay: &Replay,
 ) -> Result<GenerateContentResponse, ContentError> {
     let mut conn = api.context.pool.get().await?;
     conn.transaction(async |conn| {
@@ -126,9 +126,7 @@ async fn store(
             .with_change(None, Some(row.audit_json()))
             .write(conn)
             .await?;
-        if let Some((scope, key, hash)) = replay_key {
-            replay::store(conn, scope, key, hash, &response).await?;
-        }
+        replay.remember(conn, &response).await?;
         Ok(response)
     })
     .await

@@ -95,7 +95,7 @@ pub async fn list_mine(
 ) -> Result<ListMyContentResponse, ContentError> {
     let ListMyContentRequest { filter, show_deleted, view, page_size, page_token } = req;
     let filter = Filter::parse(filter.as_ref()).map_err(ContentError::Invalid)?;
-    let size = fields::page_size(page_size)?;
+    let size = jazz_platform::fields::page_size(page_size)?;
     let binding = format!("ListMyContent:{}:{show_deleted}:{}", to_api(me), filter.binding());
     let after = pages::time_cursor(api, &binding, &page_token)?;
     let mut conn = api.context.pool.get().await?;

@@ -23,10 +23,10 @@ pub fn time_cursor(
         return Ok(None);
     }
     let parts = api.pages.decode(binding, token, 2)?;
-    let (Some(micros), Some(id)) = (parts.first(), parts.get(1)) else { return Err(ContentError::bad_page_token()) };
+    let (Some(micros), Some(id)) = (parts.first(), parts.get(1)) else { return Err(ContentError::InvalidPageToken) };
     let at = micros.parse::<i64>().ok().and_then(DateTime::from_timestamp_micros);
     let id = parse_id("page_token", id).ok();
-    at.zip(id).map(Some).ok_or_else(ContentError::bad_page_token)
+    at.zip(id).map(Some).ok_or(ContentError::InvalidPageToken)
 }
 
 /// An `(integer or float text, id)` position: the text and the id.
@@ -35,8 +35,8 @@ pub fn pair_cursor(api: &ContentApi, binding: &str, token: &str) -> Result<Optio
         return Ok(None);
     }
     let parts = api.pages.decode(binding, token, 2)?;
-    let (Some(value), Some(id)) = (parts.first(), parts.get(1)) else { return Err(ContentError::bad_page_token()) };
-    let id = parse_id("page_token", id).map_err(|_| ContentError::bad_page_token())?;
+    let (Some(value), Some(id)) = (parts.first(), parts.get(1)) else { return Err(ContentError::InvalidPageToken) };
+    let id = parse_id("page_token", id).map_err(|_| ContentError::InvalidPageToken)?;
     Ok(Some((value.clone(), id)))
 }
 

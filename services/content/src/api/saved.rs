@@ -49,7 +49,7 @@ pub async fn save(
     let content_id = v.check(parse_id("content_id", &content_id));
     let collection = v.check(fields::collection("collection_name", &collection_name)).flatten();
     let notes = v.check(fields::text("notes", &notes)).flatten();
-    let request_id = v.check(fields::request_id(&request_id)).flatten();
+    let request_id = v.check(jazz_platform::fields::request_id("request_id", &request_id)).flatten();
     v.finish().map_err(ContentError::Invalid)?;
     let Some(content_id) = content_id else { return Err(ContentError::Invalid(Vec::new())) };
     let mut conn = api.context.pool.get().await?;
@@ -195,7 +195,7 @@ pub async fn list(
         None => None,
         Some(name) => Some(fields::collection("collection_name", name)?),
     };
-    let size = fields::page_size(page_size)?;
+    let size = jazz_platform::fields::page_size(page_size)?;
     let binding = format!("ListSavedContent:{}:{collection:?}:{favorites_only}", to_api(me));
     let after = pages::time_cursor(api, &binding, &page_token)?;
     let mut conn = api.context.pool.get().await?;
@@ -226,14 +226,14 @@ pub async fn collections(
     req: ListCollectionsRequest,
 ) -> Result<ListCollectionsResponse, ContentError> {
     let ListCollectionsRequest { page_size, page_token } = req;
-    let size = fields::page_size(page_size)?;
+    let size = jazz_platform::fields::page_size(page_size)?;
     let binding = format!("ListCollections:{}", to_api(me));
     // Names may hold any character, so the position is the name in hex.
     let after = match page_token.is_empty() {
         true => None,
         false => {
             let hex = api.pages.decode(&binding, &page_token, 1)?.pop().unwrap_or_default();
-            Some(from_hex(&hex).ok_or_else(ContentError::bad_page_token)?)
+            Some(from_hex(&hex).ok_or(ContentError::InvalidPageToken)?)
         }
     };
     let mut conn = api.context.pool.get().await?;

@@ -15,22 +15,8 @@ pub const MAX_TEXT: usize = 2000;
 pub const MAX_COLLECTION: usize = 100;
 /// Longest search text.
 pub const MAX_QUERY: usize = 200;
-/// Page size when none is asked for.
-pub const DEFAULT_PAGE: i64 = 50;
-/// Largest page; bigger requests are coerced to it.
-pub const MAX_PAGE: i64 = 200;
 
-/// Refuses NUL and other control characters (newlines and tabs aside) and
-/// text longer than `max` characters.
-pub fn plain_text(field: &str, text: &str, max: usize) -> Result<(), FieldViolation> {
-    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
-        return Err(FieldViolation::new(field, "must not contain control characters"));
-    }
-    if text.chars().count() > max {
-        return Err(FieldViolation::new(field, format!("must be at most {max} characters")));
-    }
-    Ok(())
-}
+pub use jazz_platform::fields::plain_text;
 
 /// A title: trimmed, 1–200 characters.
 pub fn title(field: &str, text: &str) -> Result<String, FieldViolation> {
@@ -99,28 +85,6 @@ pub fn collection(field: &str, text: &str) -> Result<Option<String>, FieldViolat
     Ok(Some(text.to_owned()))
 }
 
-/// A request id: empty (no de-duplication) or 1–64 of `[A-Za-z0-9_-]`.
-pub fn request_id(text: &str) -> Result<Option<String>, FieldViolation> {
-    if text.is_empty() {
-        return Ok(None);
-    }
-    let ok = text.len() <= 64 && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if ok {
-        Ok(Some(text.to_owned()))
-    } else {
-        Err(FieldViolation::new("request_id", "must be at most 64 characters of A-Z, a-z, 0-9, _ and -"))
-    }
-}
-
-/// A page size: 0 → 50, above 200 → 200, negative refused.
-pub fn page_size(size: i32) -> Result<i64, FieldViolation> {
-    match i64::from(size) {
-        n if n < 0 => Err(FieldViolation::new("page_size", "must not be negative")),
-        0 => Ok(DEFAULT_PAGE),
-        n => Ok(n.min(MAX_PAGE)),
-    }
-}
-
 /// Search text: 1–200 characters, no control characters. Any syntax is
 /// accepted (`websearch_to_tsquery` never fails on its input).
 pub fn query(text: &str) -> Result<String, FieldViolation> {
@@ -187,13 +151,9 @@ mod tests {
 
     #[test]
     fn limits_and_defaults() {
-        assert_eq!(page_size(0).ok(), Some(50));
-        assert_eq!(page_size(1000).ok(), Some(200));
-        assert!(page_size(-1).is_err());
         assert!(query("  ").is_err());
         assert!(query("a\0b").is_err());
         assert!(title("title", &"x".repeat(201)).is_err());
-        assert!(request_id("x y").is_err());
         assert_eq!(collection("c", "  ").ok(), Some(None));
     }
 }

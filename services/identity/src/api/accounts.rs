@@ -176,9 +176,9 @@ pub async fn list(
     req: ListAccountsRequest,
 ) -> Result<ListAccountsResponse, IdentityError> {
     let ListAccountsRequest { page_size, page_token } = req;
-    let size = page::page_size(page_size)?;
+    let size = jazz_platform::fields::page_size(page_size)?;
     let owner = to_api(user_id);
-    let after = match page::decode(&api.context, &page_token, "accounts", &owner)? {
+    let after = match page::decode(&api.context, &page_token, "accounts", &owner, 2)? {
         None => None,
         Some(parts) => Some(page::time_and_id(&parts)?),
     };

@@ -11,16 +11,19 @@ use jazz_contract::jazz::identity::v1::{
 };
 use jazz_platform::audit::AuditEntry;
 use jazz_platform::error::{FieldViolation, StoreError, Violations};
+use jazz_platform::replay::Replay;
 use jazz_platform::{Principal, ServiceContext};
-use prost::Message as _;
 
 use super::support::request_id;
 use super::{convert, page};
 use crate::domain::flags;
 use crate::domain::json::struct_to_json;
 use crate::error::IdentityError;
+use crate::store::flags as store;
 use crate::store::flags::FlagChanges;
-use crate::store::{flags as store, idempotency};
+
+/// How every identity replay scope starts.
+pub const REPLAY_PREFIX: &str = "identity.";
 
 fn conditions(value: Option<&prost_types::Struct>) -> Result<Option<serde_json::Value>, FieldViolation> {
     match value {
@@ -45,19 +48,15 @@ pub async fn create(
         rollout_percentage: v.check(flags::rollout("flag.rollout_percentage", flag.rollout_percentage)),
         conditions: v.check(conditions(flag.conditions.as_ref())),
     };
-    v.check(request_id("request_id", &rid));
+    let request_id = v.check(request_id("request_id", &rid)).flatten();
     v.finish().map_err(IdentityError::Invalid)?;
     let name = name.unwrap_or_default();
-    let scope = format!("identity.CreateFeatureFlag:{}", principal.service.as_deref().unwrap_or_default());
+    // The digest covers the arguments, not the id itself.
+    let arguments = CreateFeatureFlagRequest { flag: Some(flag), request_id: String::new() };
+    let caller = principal.service.as_deref().unwrap_or_default();
+    let replay = Replay::new(REPLAY_PREFIX, "CreateFeatureFlag", caller, request_id, &arguments);
     let mut conn = context.pool.get().await?;
-    let replay = async |conn: &mut diesel_async::AsyncPgConnection| -> Result<_, IdentityError> {
-        if rid.is_empty() {
-            return Ok(None);
-        }
-        let stored = idempotency::stored(conn, &scope, &rid).await?;
-        Ok(stored.and_then(|bytes| CreateFeatureFlagResponse::decode(bytes.as_slice()).ok()))
-    };
-    if let Some(first) = replay(&mut conn).await? {
+    if let Some(first) = replay.first(&mut conn).await? {
         return Ok(first);
     }
     let result = conn
@@ -68,19 +67,19 @@ pub async fn create(
                 .write(conn)
                 .await?;
             let response = CreateFeatureFlagResponse { flag: Some(convert::flag(&row)) };
-            if !rid.is_empty() {
-                idempotency::record(conn, &scope, &rid, &response.encode_to_vec()).await?;
-            }
+            replay.remember(conn, &response).await?;
             Ok::<_, IdentityError>(response)
         })
         .await;
     match result {
-        Err(IdentityError::Store(StoreError::UniqueViolation(c))) => match replay(&mut conn).await? {
+        // A concurrent duplicate that committed first inserted the same
+        // name: its answer, if it was one (else the name is taken).
+        Err(IdentityError::Store(StoreError::UniqueViolation(c))) => match replay.first(&mut conn).await? {
             Some(first) => Ok(first),
             None if c == "idx_feature_flags_name" => Err(IdentityError::AlreadyExists("feature flag")),
             None => Err(IdentityError::Store(StoreError::UniqueViolation(c))),
         },
-        other => other,
+        other => replay.settle(&mut conn, other).await,
     }
 }
 
@@ -159,8 +158,8 @@ pub async fn list(
     req: ListFeatureFlagsRequest,
 ) -> Result<ListFeatureFlagsResponse, IdentityError> {
     let ListFeatureFlagsRequest { page_size, page_token } = req;
-    let size = page::page_size(page_size)?;
-    let after = match page::decode(context, &page_token, "flags", "")? {
+    let size = jazz_platform::fields::page_size(page_size)?;
+    let after = match page::decode(context, &page_token, "flags", "", 1)? {
         None => None,
         Some(parts) => match parts.as_slice() {
             [name] => Some(flags::name("page_token", name).map_err(|_| page::invalid_token())?),

@@ -19,7 +19,7 @@ use jazz_contract::jazz::identity::v1::{
 use jazz_contract::jazz::progress::v1 as progress_pb;
 use jazz_contract::jazz::progress::v1::progress_internal_service_client::ProgressInternalServiceClient;
 use jazz_platform::audit::AuditEntry;
-use jazz_platform::audit_list::{self, AuditListPage, AuditListRequest};
+use jazz_platform::audit_list::{AuditListPage, AuditListRequest};
 use jazz_platform::audit_trail::{AuditSource, TrailPosition, TrailQuery, merged_page};
 use jazz_platform::deadline::Deadline;
 use jazz_platform::error::Violations;
@@ -158,11 +158,11 @@ impl AuditTrail {
         let GetUserAuditTrailRequest { user_id, start_time, end_time, page_size, page_token } = req;
         let mut v = Violations::new();
         let user = v.check(parse_id("user_id", &user_id));
-        let start = v.check(audit_list::time("start_time", start_time)).flatten();
-        let end = v.check(audit_list::time("end_time", end_time)).flatten();
+        let start = v.check(jazz_platform::fields::time("start_time", start_time.as_ref())).flatten();
+        let end = v.check(jazz_platform::fields::time("end_time", end_time.as_ref())).flatten();
         v.finish().map_err(IdentityError::Invalid)?;
         let user = user.ok_or_else(|| IdentityError::Invalid(Vec::new()))?;
-        let size = usize::try_from(page::page_size(page_size)?).unwrap_or(0);
+        let size = usize::try_from(jazz_platform::fields::page_size(page_size)?).unwrap_or(0);
         // Bound to the filter as given; the position is the last entry shown.
         let filter = format!(
             "{};{};{}",
@@ -170,7 +170,7 @@ impl AuditTrail {
             start.map(|at| at.timestamp_micros().to_string()).unwrap_or_default(),
             end.map(|at| at.timestamp_micros().to_string()).unwrap_or_default(),
         );
-        let after = match page::decode(&self.context, &page_token, "trail", &filter)? {
+        let after = match page::decode(&self.context, &page_token, "trail", &filter, 3)? {
             None => None,
             Some(parts) => Some(TrailPosition::from_parts(&parts).ok_or_else(page::invalid_token)?),
         };

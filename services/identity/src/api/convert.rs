@@ -1,7 +1,6 @@
 //! Rows → protobuf messages. Secrets (password hash, token hashes) have no
 //! field to go to.
 
-use chrono::{DateTime, Utc};
 use jazz_contract::jazz::common::v1::SkillLevel;
 use jazz_contract::jazz::identity::v1::{Account, FeatureFlag, Session, User, UserProfile};
 use jazz_platform::ids::to_api;
@@ -13,10 +12,7 @@ use crate::store::models::{AccountRow, FlagRecord, ProfileRow, SessionRow, UserR
 /// How long a deleted account can be restored before it is purged.
 pub const RETENTION: chrono::Duration = chrono::Duration::days(30);
 
-/// A protobuf timestamp.
-pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: at.timestamp(), nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0) }
-}
+pub use jazz_platform::fields::timestamp;
 
 /// The API form of a user.
 pub fn user(row: &UserRow) -> User {

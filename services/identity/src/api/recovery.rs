@@ -25,6 +25,7 @@ use crate::mail_outbox;
 use crate::store::models::{SessionRow, UserRow};
 use crate::store::tokens::{self, Purpose};
 use crate::store::{sessions, users};
+use jazz_platform::error::Reason;
 
 /// RequestPasswordReset / RequestMagicLink: a mail with a link queued for
 /// a live account, nothing for an unknown one; the same OK either way.
@@ -147,7 +148,7 @@ pub async fn change_password(
         return Err(IdentityError::InvalidWithReason {
             field: "new_password",
             description: "must differ from the current password".into(),
-            reason: "PASSWORD_UNCHANGED",
+            reason: Reason::PasswordUnchanged,
         });
     }
     let mut conn = api.context.pool.get().await?;
@@ -161,7 +162,7 @@ pub async fn change_password(
         return Err(IdentityError::InvalidWithReason {
             field: "current_password",
             description: "is not the account's password".into(),
-            reason: "INVALID_CREDENTIALS",
+            reason: Reason::InvalidCredentials,
         });
     }
     let phc = hash_password(new.expose().to_owned()).await?;

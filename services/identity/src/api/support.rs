@@ -14,9 +14,10 @@ use uuid::Uuid;
 
 use crate::domain::password;
 use crate::domain::token::SecretToken;
-use crate::error::{IdentityError, blocking};
+use crate::error::IdentityError;
 use crate::store::models::SessionRow;
 use crate::store::{attempts, sessions};
+use jazz_platform::blocking::blocking;
 
 /// How long a session lives.
 pub const SESSION_LIFETIME: chrono::Duration = chrono::Duration::days(30);
@@ -84,14 +85,14 @@ pub fn warm_up() {
 /// Checks `password` against `stored` off the runtime; without a stored
 /// hash it checks against the dummy and answers false.
 pub async fn verify_password(password: String, stored: Option<String>) -> Result<bool, IdentityError> {
-    blocking(move || match stored {
+    Ok(blocking(move || match stored {
         Some(stored) => password::verify(&password, &stored),
         None => {
             let _ = password::verify(&password, dummy_hash());
             false
         }
     })
-    .await
+    .await?)
 }
 
 /// Hashes a new password off the runtime.
@@ -104,9 +105,4 @@ pub fn violation(v: FieldViolation) -> IdentityError {
     IdentityError::Invalid(vec![v])
 }
 
-/// Checks an optional idempotency key's shape (at most 64 of
-/// `[A-Za-z0-9_-]`).
-pub fn request_id(field: &str, raw: &str) -> Result<(), FieldViolation> {
-    let ok = raw.len() <= 64 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok { Ok(()) } else { Err(FieldViolation::new(field, "must be at most 64 characters of A-Z, a-z, 0-9, _ and -")) }
-}
+pub use jazz_platform::fields::request_id;

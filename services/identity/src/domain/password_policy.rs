@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use crate::error::IdentityError;
+use jazz_platform::error::Reason;
 
 /// Fewest characters (Unicode scalar values) of a new password.
 pub const MIN_CHARS: usize = 12;
@@ -30,7 +31,7 @@ impl std::fmt::Debug for NewPassword {
     }
 }
 
-fn refuse(field: &'static str, description: &str, reason: &'static str) -> IdentityError {
+fn refuse(field: &'static str, description: &str, reason: Reason) -> IdentityError {
     IdentityError::InvalidWithReason { field, description: description.to_owned(), reason }
 }
 
@@ -42,10 +43,10 @@ impl NewPassword {
             return Err(IdentityError::field(field, "must not contain control characters"));
         }
         if raw.chars().count() < MIN_CHARS {
-            return Err(refuse(field, "must be at least 12 characters", "PASSWORD_TOO_SHORT"));
+            return Err(refuse(field, "must be at least 12 characters", Reason::PasswordTooShort));
         }
         if common().contains(raw.to_lowercase().as_str()) {
-            return Err(refuse(field, "is too common; choose another", "PASSWORD_TOO_COMMON"));
+            return Err(refuse(field, "is too common; choose another", Reason::PasswordTooCommon));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -63,7 +64,7 @@ pub fn check_presented(field: &'static str, raw: &str) -> Result<(), IdentityErr
         return Err(IdentityError::field(field, "is required"));
     }
     if raw.len() > MAX_BYTES {
-        return Err(refuse(field, "must be at most 1024 bytes", "PASSWORD_TOO_LONG"));
+        return Err(refuse(field, "must be at most 1024 bytes", Reason::PasswordTooLong));
     }
     Ok(())
 }
@@ -75,7 +76,7 @@ mod tests {
     fn reason(raw: &str) -> Option<&'static str> {
         match NewPassword::parse("password", raw) {
             Ok(_) => None,
-            Err(IdentityError::InvalidWithReason { reason, .. }) => Some(reason),
+            Err(IdentityError::InvalidWithReason { reason, .. }) => Some(reason.as_str()),
             Err(_) => Some("OTHER"),
         }
     }

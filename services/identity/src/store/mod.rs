@@ -6,7 +6,6 @@
 pub mod accounts;
 pub mod attempts;
 pub mod flags;
-pub mod idempotency;
 pub mod models;
 pub mod purge;
 pub mod sessions;

@@ -18,7 +18,6 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::convert::key_mode;
-use super::page;
 use super::progress::ProgressApi;
 use crate::domain::calendar::{local_date, zone};
 use crate::domain::fields::timestamp;
@@ -81,12 +80,12 @@ pub async fn review_queue(
 ) -> Result<GetReviewQueueResponse, ProgressError> {
     let GetReviewQueueRequest { page_size, page_token, days_ahead } = req;
     let mut v = Violations::new();
-    let size = v.check(page::size(page_size));
+    let size = v.check(jazz_platform::fields::page_size(page_size));
     if !(0..=MAX_DAYS_AHEAD).contains(&days_ahead) {
         v.push(FieldViolation::new("days_ahead", "must be 0–30"));
     }
     v.finish().map_err(ProgressError::Invalid)?;
-    let size = size.unwrap_or(page::DEFAULT_PAGE);
+    let size = size.unwrap_or(jazz_platform::fields::DEFAULT_PAGE_SIZE);
     let today = local_date(Utc::now(), zone(&api.peers.time_zone(me).await));
     // Bound to the day: tomorrow's queue is another list.
     let binding = format!("review:{}:{days_ahead}:{today}", to_api(me));

@@ -3,26 +3,11 @@
 //! and only verifies for the caller and filter it was issued for.
 
 use chrono::{DateTime, Utc};
-use jazz_platform::error::FieldViolation;
 use jazz_platform::ids::{parse_id, to_api};
 use uuid::Uuid;
 
 use crate::error::ProgressError;
 use jazz_platform::page_token::PageSigner;
-
-/// Default page size.
-pub const DEFAULT_PAGE: i64 = 50;
-/// Larger sizes are coerced to this.
-pub const MAX_PAGE: i64 = 200;
-
-/// `page_size`: 0 → 50, above 200 → 200, negative refused.
-pub fn size(value: i32) -> Result<i64, FieldViolation> {
-    match i64::from(value) {
-        n if n < 0 => Err(FieldViolation::new("page_size", "must not be negative")),
-        0 => Ok(DEFAULT_PAGE),
-        n => Ok(n.min(MAX_PAGE)),
-    }
-}
 
 /// The position after which a page starts; `None` for the first page.
 pub fn position(
@@ -64,8 +49,5 @@ mod tests {
         assert_eq!(position(&signer, "sessions:alice", &t).ok().flatten(), Some((at, id)));
         assert!(position(&signer, "sessions:bob", &t).is_err());
         assert!(matches!(position(&signer, "x", ""), Ok(None)));
-        assert_eq!(size(0).ok(), Some(50));
-        assert_eq!(size(1000).ok(), Some(200));
-        assert!(size(-1).is_err());
     }
 }

@@ -20,7 +20,7 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::practice::as_user;
-use super::replay::Replay;
+use super::replay;
 use super::{convert, learning, page, recommend, summary};
 use crate::domain::fields;
 use crate::error::ProgressError;
@@ -69,14 +69,14 @@ async fn record(
     let content_id = v.check(parse_optional_id("content_id", &req.content_id)).flatten();
     let notes = v.check(fields::notes(&req.notes)).flatten();
     let recorded_at = v.check(fields::event_time("recorded_at", req.recorded_at.as_ref(), now));
-    let request_id = v.check(fields::request_id(&req.request_id)).flatten();
+    let request_id = v.check(jazz_platform::fields::request_id("request_id", &req.request_id)).flatten();
     v.finish().map_err(ProgressError::Invalid)?;
     let (Some(skill_area), Some(difficulty), Some(minutes), Some(recorded_at)) =
         (skill_area, difficulty, minutes, recorded_at)
     else {
         return Err(ProgressError::Invalid(Vec::new()));
     };
-    let replay = Replay::new("RecordProgress", me, request_id, &req);
+    let replay = replay::of("RecordProgress", me, request_id, &req);
     let mut conn = api.context.pool.get().await?;
     if let Some(first) = replay.first(&mut conn).await? {
         return Ok(first);
@@ -121,11 +121,11 @@ async fn list(
     let ListProgressRecordsRequest { skill_area, start_time, end_time, page_size, page_token } = req;
     let mut v = Violations::new();
     let area = if skill_area.is_empty() { None } else { v.check(fields::skill_area("skill_area", &skill_area)) };
-    let start = v.check(fields::any_time("start_time", start_time.as_ref())).flatten();
-    let end = v.check(fields::any_time("end_time", end_time.as_ref())).flatten();
-    let size = v.check(page::size(page_size));
+    let start = v.check(jazz_platform::fields::time("start_time", start_time.as_ref())).flatten();
+    let end = v.check(jazz_platform::fields::time("end_time", end_time.as_ref())).flatten();
+    let size = v.check(jazz_platform::fields::page_size(page_size));
     v.finish().map_err(ProgressError::Invalid)?;
-    let size = size.unwrap_or(page::DEFAULT_PAGE);
+    let size = size.unwrap_or(jazz_platform::fields::DEFAULT_PAGE_SIZE);
     let micros = |at: Option<DateTime<Utc>>| at.map(|at| at.timestamp_micros().to_string()).unwrap_or_default();
     let binding = format!("progress:{}:{skill_area}:{}:{}", to_api(me), micros(start), micros(end));
     let after = page::position(&api.pages, &binding, &page_token)?;

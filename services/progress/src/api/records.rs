@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::convert;
 use super::practice::PracticeApi;
-use super::replay::Replay;
+use super::replay;
 use crate::domain::calendar::zone;
 use crate::domain::fields;
 use crate::domain::mastery::record_facts;
@@ -52,7 +52,7 @@ pub async fn add(
     let difficulty = v.check(fields::difficulty("difficulty", req.difficulty)).flatten();
     let performance = v.check(fields::percent("performance", req.performance)).flatten();
     let notes = v.check(fields::notes(&req.notes)).flatten();
-    let request_id = v.check(fields::request_id(&req.request_id)).flatten();
+    let request_id = v.check(jazz_platform::fields::request_id("request_id", &req.request_id)).flatten();
     let now = Utc::now();
     let practiced_at = v.check(fields::event_time("practiced_at", req.practiced_at.as_ref(), now));
     v.finish().map_err(ProgressError::Invalid)?;
@@ -61,7 +61,7 @@ pub async fn add(
     else {
         return Err(ProgressError::Invalid(Vec::new()));
     };
-    let replay = Replay::new("AddPracticeRecord", me, request_id, &req);
+    let replay = replay::of("AddPracticeRecord", me, request_id, &req);
     let mut conn = api.context.pool.get().await?;
     if let Some(first) = replay.first(&mut conn).await? {
         return Ok(first);

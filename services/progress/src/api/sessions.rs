@@ -14,7 +14,7 @@ use jazz_platform::ids::{new_id, parse_id, to_api};
 use uuid::Uuid;
 
 use super::practice::PracticeApi;
-use super::replay::Replay;
+use super::replay;
 use super::{convert, page};
 use crate::domain::fields;
 use crate::domain::practice::duration_minutes;
@@ -34,9 +34,9 @@ pub async fn start(
     let title = v.check(fields::title(&req.title)).flatten();
     let goals = v.check(fields::items("goals", &req.goals)).unwrap_or_default();
     let started_at = v.check(fields::event_time("started_at", req.started_at.as_ref(), now)).unwrap_or(now);
-    let request_id = v.check(fields::request_id(&req.request_id)).flatten();
+    let request_id = v.check(jazz_platform::fields::request_id("request_id", &req.request_id)).flatten();
     v.finish().map_err(ProgressError::Invalid)?;
-    let replay = Replay::new("StartPracticeSession", me, request_id, &req);
+    let replay = replay::of("StartPracticeSession", me, request_id, &req);
     let mut conn = api.context.pool.get().await?;
     if let Some(first) = replay.first(&mut conn).await? {
         return Ok(first);
@@ -151,11 +151,11 @@ pub async fn list(
 ) -> Result<ListPracticeSessionsResponse, ProgressError> {
     let ListPracticeSessionsRequest { start_time, end_time, page_size, page_token } = req;
     let mut v = Violations::new();
-    let start = v.check(fields::any_time("start_time", start_time.as_ref())).flatten();
-    let end = v.check(fields::any_time("end_time", end_time.as_ref())).flatten();
-    let size = v.check(page::size(page_size));
+    let start = v.check(jazz_platform::fields::time("start_time", start_time.as_ref())).flatten();
+    let end = v.check(jazz_platform::fields::time("end_time", end_time.as_ref())).flatten();
+    let size = v.check(jazz_platform::fields::page_size(page_size));
     v.finish().map_err(ProgressError::Invalid)?;
-    let size = size.unwrap_or(page::DEFAULT_PAGE);
+    let size = size.unwrap_or(jazz_platform::fields::DEFAULT_PAGE_SIZE);
     let binding = format!("sessions:{}:{}:{}", to_api(me), micros(start), micros(end));
     let after = page::position(&api.pages, &binding, &page_token)?;
     let mut conn = api.context.pool.get().await?;

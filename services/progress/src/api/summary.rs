@@ -15,10 +15,10 @@ use uuid::Uuid;
 use super::learning::fill_missing_facts;
 use super::progress::ProgressApi;
 use crate::domain::calendar::{local_date, zone};
-use crate::domain::fields::{any_time, timestamp};
 use crate::domain::summary::{DayArea, current_streak, from_aggregates};
 use crate::error::ProgressError;
 use crate::store::summary as store;
+use jazz_platform::fields::{time as any_time, timestamp};
 
 /// Longest range, in days.
 const MAX_RANGE_DAYS: i64 = 366;

@@ -18,15 +18,7 @@ pub const MAX_PAST_DAYS: i64 = 7;
 /// How far ahead a client-supplied time may lie.
 pub const MAX_FUTURE_MINUTES: i64 = 5;
 
-fn plain(field: &str, text: &str, max: usize) -> Result<(), FieldViolation> {
-    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
-        return Err(FieldViolation::new(field, "must not contain control characters"));
-    }
-    if text.chars().count() > max {
-        return Err(FieldViolation::new(field, format!("must be at most {max} characters")));
-    }
-    Ok(())
-}
+use jazz_platform::fields::plain_text as plain;
 
 /// An optional title: trimmed, at most 200 characters; empty → `None`.
 pub fn title(text: &str) -> Result<Option<String>, FieldViolation> {
@@ -57,19 +49,6 @@ pub fn items(field: &str, items: &[String]) -> Result<Vec<String>, FieldViolatio
             Ok(item.to_owned())
         })
         .collect()
-}
-
-/// A `request_id`: empty → `None`; else at most 64 of `[A-Za-z0-9_-]`.
-pub fn request_id(text: &str) -> Result<Option<String>, FieldViolation> {
-    if text.is_empty() {
-        return Ok(None);
-    }
-    let ok = text.len() <= 64 && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if ok {
-        Ok(Some(text.to_owned()))
-    } else {
-        Err(FieldViolation::new("request_id", "must be at most 64 characters of A-Z, a-z, 0-9, _ and -"))
-    }
 }
 
 /// An integer within `min..=max`.
@@ -125,20 +104,7 @@ pub fn skill_area(field: &str, text: &str) -> Result<String, FieldViolation> {
     }
 }
 
-/// A protobuf timestamp as chrono; `None` when out of range.
-pub fn from_timestamp(at: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp(at.seconds, u32::try_from(at.nanos).ok()?)
-}
-
-/// A protobuf timestamp.
-pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: at.timestamp(), nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0) }
-}
-
-/// An optional time of any range (filters).
-pub fn any_time(field: &str, value: Option<&prost_types::Timestamp>) -> Result<Option<DateTime<Utc>>, FieldViolation> {
-    value.map(|at| from_timestamp(at).ok_or_else(|| FieldViolation::new(field, "is out of range"))).transpose()
-}
+pub use jazz_platform::fields::timestamp;
 
 /// A time the client supplies for an event: up to 7 days back, at most 5
 /// minutes ahead of `now`; unset → `now`.
@@ -147,7 +113,7 @@ pub fn event_time(
     value: Option<&prost_types::Timestamp>,
     now: DateTime<Utc>,
 ) -> Result<DateTime<Utc>, FieldViolation> {
-    let Some(at) = any_time(field, value)? else { return Ok(now) };
+    let Some(at) = jazz_platform::fields::time(field, value)? else { return Ok(now) };
     if at < now - Duration::days(MAX_PAST_DAYS) {
         return Err(FieldViolation::new(field, "must not lie more than 7 days in the past"));
     }
@@ -178,8 +144,6 @@ mod tests {
         assert!(notes("a\0b").is_err());
         assert!(items("goals", &["".into()]).is_err());
         assert!(items("goals", &vec!["g".to_owned(); 21]).is_err());
-        assert!(request_id("a b").is_err());
-        assert_eq!(request_id("").ok(), Some(None));
         assert!(skill_area("skill_area", "Scales").is_err());
         assert!(skill_area("skill_area", "ear_training").is_ok());
         assert!(difficulty("difficulty", 99).is_err());
