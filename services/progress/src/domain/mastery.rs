@@ -54,29 +54,8 @@ pub fn keys_of(mode: Mode) -> &'static [&'static str; 12] {
 /// optional ASCII or Unicode accidentals ("Bb", "A#", "Cb", "F♯", "Ebb");
 /// `None` when it is not a tonic name.
 pub fn pitch_class(tonic: &str) -> Option<u8> {
-    let mut chars = tonic.trim().chars();
-    let base: i32 = match chars.next()?.to_ascii_uppercase() {
-        'C' => 0,
-        'D' => 2,
-        'E' => 4,
-        'F' => 5,
-        'G' => 7,
-        'A' => 9,
-        'B' => 11,
-        _ => return None,
-    };
-    let mut shift = 0_i32;
-    for c in chars {
-        match c {
-            '#' | '♯' => shift += 1,
-            'b' | '♭' => shift -= 1,
-            _ => return None,
-        }
-        if shift.abs() > 2 {
-            return None;
-        }
-    }
-    u8::try_from((base + shift).rem_euclid(12)).ok()
+    // The engine's own note names: one reading of a spelling everywhere.
+    jazz_music::pitch::NoteName::parse(tonic).and_then(|name| u8::try_from(name.pc().rem_euclid(12)).ok())
 }
 
 /// The conventional spelling of `tonic` in `mode` ("A#" minor → "Bb",
@@ -171,7 +150,12 @@ mod tests {
         assert_eq!(conventional("F♯", Mode::Major), Some("F#"));
         assert_eq!(conventional("B#", Mode::Major), Some("C"));
         assert_eq!(conventional("H", Mode::Major), None);
-        assert_eq!(conventional("Bx", Mode::Major), None);
+        assert_eq!(
+            conventional("Bx", Mode::Major),
+            conventional("C#", Mode::Major),
+            "B double-sharp, as the engine spells it"
+        );
+        assert_eq!(conventional("Bb#", Mode::Major), None);
         assert_eq!(conventional("", Mode::Major), None);
     }
 
