@@ -31,6 +31,9 @@ pub struct Suite {
     pub mailer: identity::mail::MemoryMailer,
     /// The sign-in provider identity trusts as `google`.
     pub oidc: oidc::OidcStandIn,
+    /// The Stripe API billing calls; webhooks signed with
+    /// [`stripe::WEBHOOK_SECRET`] are accepted.
+    pub stripe: stripe::StripeStandIn,
     stop: Vec<oneshot::Sender<()>>,
 }
 
@@ -166,6 +169,7 @@ impl SuiteBuilder {
         };
         let mailer = identity::mail::MemoryMailer::new();
         let oidc = oidc::OidcStandIn::start().await?;
+        let stripe = stripe::StripeStandIn::start().await?;
         let mut stop = Vec::new();
         let mut services = Vec::new();
         for ((service, listen), (_, db)) in listeners.into_iter().zip(&databases) {
@@ -176,7 +180,9 @@ impl SuiteBuilder {
                     let options = identity_options(&oidc)?;
                     identity::build_with_options(config, std::sync::Arc::new(mailer.clone()), options).await?
                 }
-                ServiceName::Billing => billing::build(config).await?,
+                ServiceName::Billing => {
+                    billing::build_with_options(config, stripe::billing_options(&stripe, true)?).await?
+                }
                 ServiceName::Content => content::build(config).await?,
                 ServiceName::Progress | ServiceName::Gateway => progress::build(config).await?,
             };
@@ -193,7 +199,7 @@ impl SuiteBuilder {
         })
         .await?;
         let gateway = spawn(gateway, &mut stop);
-        Ok(Suite { gateway, services, databases, mailer, oidc, stop })
+        Ok(Suite { gateway, services, databases, mailer, oidc, stripe, stop })
     }
 }
 
@@ -292,6 +298,8 @@ pub struct LoneService {
     /// A connected channel to it.
     pub channel: Channel,
     _stop: oneshot::Sender<()>,
+    /// What must live as long as the service (its peers, their databases).
+    companions: Vec<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl LoneService {
@@ -300,7 +308,12 @@ impl LoneService {
         let mut stop = Vec::new();
         let addr = spawn(app, &mut stop);
         let _stop = stop.pop().ok_or_else(|| anyhow::anyhow!("no stop handle"))?;
-        Ok(Self { addr, channel: connect(addr).await?, _stop })
+        Ok(Self { addr, channel: connect(addr).await?, _stop, companions: Vec::new() })
+    }
+
+    /// Keeps `companion` alive as long as the service.
+    pub fn keep(&mut self, companion: impl std::any::Any + Send + Sync) {
+        self.companions.push(Box::new(companion));
     }
 }
 
@@ -326,11 +339,31 @@ pub fn test_principal_key() -> jazz_platform::PrincipalKey {
 /// The repository's `seeds/` folder.
 pub const SEEDS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../seeds");
 
-/// Billing alone on `db`, its catalogue seeded, with `options`.
+/// Identity alone on a database of its own (no users), with no peers.
+pub async fn identity_alone() -> anyhow::Result<LoneService> {
+    let db = TestDatabase::migrated(ServiceName::Identity, identity::MIGRATIONS).await?;
+    let oidc = oidc::OidcStandIn::start().await?;
+    let config = service_config(ServiceName::Identity, &db.url, no_peers());
+    let mailer = std::sync::Arc::new(identity::mail::MemoryMailer::new());
+    let mut service =
+        LoneService::serve(identity::build_with_options(config, mailer, identity_options(&oidc)?).await?).await?;
+    service.keep(db);
+    service.keep(oidc);
+    Ok(service)
+}
+
+/// Billing on `db`, its catalogue seeded, with `options`, and the one peer
+/// its outbox delivers to: an identity of its own, which knows none of
+/// billing's users (so it acknowledges their tier reports and keeps
+/// nothing).
 pub async fn billing_alone(db: &TestDatabase, options: billing::config::BillingOptions) -> anyhow::Result<LoneService> {
-    let config = service_config(ServiceName::Billing, &db.url, no_peers());
+    let identity = identity_alone().await?;
+    let peers = PeerUrls { identity: format!("http://{}", identity.addr), ..no_peers() };
+    let config = service_config(ServiceName::Billing, &db.url, peers);
     billing::seed::load(jazz_platform::db::pool(&config.database)?, SEEDS_DIR.into()).await?;
-    LoneService::serve(billing::build_with_options(config, options).await?).await
+    let mut billing = LoneService::serve(billing::build_with_options(config, options).await?).await?;
+    billing.keep(identity);
+    Ok(billing)
 }
 
 /// Peer addresses for a service started alone: nothing listens there, so a

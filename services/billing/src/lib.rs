@@ -49,7 +49,7 @@ pub async fn build_with_options(config: ServiceConfig, options: config::BillingO
     let payments = Arc::new(api::Payments::new(&options)?);
     jazz_platform::relay::spawn(
         context.pool.clone(),
-        Arc::new(events::BillingEvents),
+        Arc::new(events::BillingEvents::new(&context.config.peers, context.principal_key.clone())),
         context.config.relay_interval,
         jazz_platform::relay::RelayWaker::new(),
     );

@@ -1,21 +1,17 @@
 //! Quota through billing's `BillingInternalService`: ConsumeQuota before the
-//! work, RefundQuota when the work fails after a grant. One lazily connected
-//! channel, a deadline on every call, content's service principal.
-
-use std::time::Duration;
+//! work, RefundQuota when the work fails after a grant, over the platform's
+//! [`Peer`] (the caller's deadline, content's service principal).
 
 use jazz_contract::jazz::billing::v1::billing_internal_service_client::BillingInternalServiceClient;
 use jazz_contract::jazz::billing::v1::{ConsumeQuotaRequest, RefundQuotaRequest};
+use jazz_platform::PrincipalKey;
 use jazz_platform::ids::to_api;
-use jazz_platform::{Principal, PrincipalKey};
-use tonic::transport::{Channel, Endpoint};
-use tonic::{Code, Request};
+use jazz_platform::peer::Peer;
+use tonic::Code;
+use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::error::ContentError;
-
-/// Deadline of one billing call.
-const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Features content consumes.
 pub mod feature {
@@ -32,31 +28,19 @@ pub mod feature {
 /// A client of billing's quota methods.
 #[derive(Clone)]
 pub struct Quota {
-    channel: Option<Channel>,
-    key: PrincipalKey,
+    billing: Peer,
 }
 
 impl Quota {
     /// A client of the billing service at `url` (connected on first use; an
     /// unusable URL makes every quota call UNAVAILABLE).
     pub fn new(url: &str, key: PrincipalKey) -> Self {
-        let channel = Endpoint::from_shared(url.to_owned()).ok().map(|e| e.connect_timeout(TIMEOUT).connect_lazy());
-        if channel.is_none() {
-            tracing::warn!(url, "billing URL unusable; quota calls will answer UNAVAILABLE");
-        }
-        Self { channel, key }
-    }
-
-    fn request<T>(&self, message: T) -> Request<T> {
-        let mut request = Request::new(message);
-        request.set_timeout(TIMEOUT);
-        self.key.attach(&mut request, &Principal::service("content"));
-        request
+        Self { billing: Peer::new("billing", url, "content", key) }
     }
 
     fn client(&self) -> Result<BillingInternalServiceClient<Channel>, ContentError> {
-        self.channel
-            .clone()
+        self.billing
+            .channel()
             .map(BillingInternalServiceClient::new)
             .ok_or_else(|| ContentError::BillingUnavailable("no billing URL".into()))
     }
@@ -69,7 +53,7 @@ impl Quota {
             quantity,
             idempotency_key: key.to_owned(),
         };
-        match self.client()?.consume_quota(self.request(message)).await {
+        match self.client()?.consume_quota(self.billing.request(message)).await {
             Ok(_) => Ok(()),
             Err(status) => Err(classify(status)),
         }
@@ -80,7 +64,7 @@ impl Quota {
     pub async fn refund(&self, user: Uuid, key: &str) {
         let message = RefundQuotaRequest { user_id: to_api(user), idempotency_key: key.to_owned() };
         let result = match self.client() {
-            Ok(mut client) => client.refund_quota(self.request(message)).await.map(drop),
+            Ok(mut client) => client.refund_quota(self.billing.request(message)).await.map(drop),
             Err(error) => Err(tonic::Status::unavailable(error.to_string())),
         };
         if let Err(status) = result {

@@ -11,24 +11,18 @@
 //! taken as delivered: progress has the handler, so UNIMPLEMENTED means an
 //! older progress is still deployed, and skipping would lose the effect.
 
-use std::time::Duration;
-
 use jazz_contract::jazz::progress::v1::HandleContentDeletedRequest;
 use jazz_contract::jazz::progress::v1::progress_internal_service_client::ProgressInternalServiceClient;
+use jazz_platform::PrincipalKey;
 use jazz_platform::config::PeerUrls;
 use jazz_platform::ids::to_api;
 use jazz_platform::outbox::events;
+use jazz_platform::peer::{Peer, describe};
 use jazz_platform::relay::{Deliver, OutboxEvent};
-use jazz_platform::{Principal, PrincipalKey};
-use tonic::transport::{Channel, Endpoint};
-
-/// How long one delivery call may take.
-const CALL_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Content's receivers.
 pub struct ContentEvents {
-    progress: ProgressInternalServiceClient<Channel>,
-    key: PrincipalKey,
+    progress: Peer,
 }
 
 /// True for the deletions that reach other services: purges, not soft
@@ -39,16 +33,8 @@ fn is_purge(event: &OutboxEvent) -> bool {
 
 impl ContentEvents {
     /// Receivers at the configured peer addresses (connected lazily).
-    pub fn new(peers: &PeerUrls, key: PrincipalKey) -> anyhow::Result<Self> {
-        let channel = Endpoint::from_shared(peers.progress.clone())?.connect_timeout(CALL_TIMEOUT).connect_lazy();
-        Ok(Self { progress: ProgressInternalServiceClient::new(channel), key })
-    }
-
-    fn request<T>(&self, message: T) -> tonic::Request<T> {
-        let mut request = tonic::Request::new(message);
-        request.set_timeout(CALL_TIMEOUT);
-        self.key.attach(&mut request, &Principal::service("content"));
-        request
+    pub fn new(peers: &PeerUrls, key: PrincipalKey) -> Self {
+        Self { progress: Peer::new("progress", &peers.progress, "content", key) }
     }
 }
 
@@ -57,13 +43,16 @@ impl Deliver for ContentEvents {
     async fn deliver(&self, event: &OutboxEvent) -> Result<(), String> {
         match event.event_type.as_str() {
             events::CONTENT_DELETED if is_purge(event) => {
-                let request = self.request(HandleContentDeletedRequest {
+                let request = self.progress.request(HandleContentDeletedRequest {
                     event_id: to_api(event.id),
                     content_id: event.aggregate_id.clone(),
                 });
-                self.progress.clone().handle_content_deleted(request).await.map(drop).map_err(|status| {
-                    format!("progress.HandleContentDeleted: {:?} {}", status.code(), status.message())
-                })
+                let channel = self.progress.channel().ok_or("progress: no usable URL")?;
+                ProgressInternalServiceClient::new(channel)
+                    .handle_content_deleted(request)
+                    .await
+                    .map(drop)
+                    .map_err(|status| describe("progress.HandleContentDeleted", &status))
             }
             // No receiver: delivered means "nobody else needs it".
             _ => Ok(()),

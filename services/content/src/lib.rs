@@ -35,7 +35,7 @@ pub const PARTITIONED_TABLES: &[&str] = &["audit_logs"];
 /// Serve it with [`Application::run_until_stopped`].
 pub async fn build(config: ServiceConfig) -> anyhow::Result<Application> {
     let context = ServiceContext::prepare(config, MIGRATIONS, PARTITIONED_TABLES).await?;
-    let events = events::ContentEvents::new(&context.config.peers, context.principal_key.clone())?;
+    let events = events::ContentEvents::new(&context.config.peers, context.principal_key.clone());
     // Nothing waits on content's events, so the interval is soon enough: no
     // handler wakes the relay.
     jazz_platform::relay::spawn(

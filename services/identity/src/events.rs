@@ -14,75 +14,64 @@
 //! included (an older release of the receiver still deployed) — is retried
 //! with the relay's backoff rather than taken as delivered.
 
-use std::time::Duration;
-
 use jazz_contract::jazz::billing::v1::billing_internal_service_client::BillingInternalServiceClient;
 use jazz_contract::jazz::billing::v1::{HandleUserCreatedRequest, PurgeUserRequest as BillingPurge};
 use jazz_contract::jazz::content::v1::PurgeUserRequest as ContentPurge;
 use jazz_contract::jazz::content::v1::content_internal_service_client::ContentInternalServiceClient;
 use jazz_contract::jazz::progress::v1::PurgeUserRequest as ProgressPurge;
 use jazz_contract::jazz::progress::v1::progress_internal_service_client::ProgressInternalServiceClient;
+use jazz_platform::PrincipalKey;
 use jazz_platform::config::PeerUrls;
 use jazz_platform::ids::to_api;
 use jazz_platform::outbox::events;
+use jazz_platform::peer::{Peer, describe};
 use jazz_platform::relay::{Deliver, OutboxEvent};
-use jazz_platform::{Principal, PrincipalKey};
 use tonic::Status;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use crate::mail_outbox::{MAIL_REQUESTED, MailDelivery};
 
-/// How long one delivery call may take.
-const CALL_TIMEOUT: Duration = Duration::from_secs(3);
-
 /// Identity's receivers.
 pub struct IdentityEvents {
-    billing: BillingInternalServiceClient<Channel>,
-    content: ContentInternalServiceClient<Channel>,
-    progress: ProgressInternalServiceClient<Channel>,
-    key: PrincipalKey,
+    billing: Peer,
+    content: Peer,
+    progress: Peer,
     mail: MailDelivery,
 }
 
-fn channel(url: &str) -> anyhow::Result<Channel> {
-    Ok(Endpoint::from_shared(url.to_owned())?.connect_timeout(CALL_TIMEOUT).connect_lazy())
+fn channel(peer: &Peer) -> Result<Channel, String> {
+    peer.channel().ok_or_else(|| format!("{}: no usable URL", peer.name()))
 }
 
 /// A delivery outcome: OK is delivered; anything else is retried.
 fn outcome<T>(receiver: &str, result: Result<T, Status>) -> Result<(), String> {
-    result.map(drop).map_err(|status| format!("{receiver}: {:?} {}", status.code(), status.message()))
+    result.map(drop).map_err(|status| describe(receiver, &status))
 }
 
 impl IdentityEvents {
     /// Receivers at the configured peer addresses (connected lazily), and
     /// `mail` for queued mails.
-    pub fn new(peers: &PeerUrls, key: PrincipalKey, mail: MailDelivery) -> anyhow::Result<Self> {
-        Ok(Self {
-            billing: BillingInternalServiceClient::new(channel(&peers.billing)?),
-            content: ContentInternalServiceClient::new(channel(&peers.content)?),
-            progress: ProgressInternalServiceClient::new(channel(&peers.progress)?),
-            key,
+    pub fn new(peers: &PeerUrls, key: &PrincipalKey, mail: MailDelivery) -> Self {
+        let peer = |name, url: &str| Peer::new(name, url, "identity", key.clone());
+        Self {
+            billing: peer("billing", &peers.billing),
+            content: peer("content", &peers.content),
+            progress: peer("progress", &peers.progress),
             mail,
-        })
-    }
-
-    fn request<T>(&self, message: T) -> tonic::Request<T> {
-        let mut request = tonic::Request::new(message);
-        request.set_timeout(CALL_TIMEOUT);
-        self.key.attach(&mut request, &Principal::service("identity"));
-        request
+        }
     }
 
     async fn purged(&self, event: &OutboxEvent) -> Result<(), String> {
         let event_id = to_api(event.id);
         let user_id = event.aggregate_id.clone();
-        let (mut billing, mut content, mut progress) =
-            (self.billing.clone(), self.content.clone(), self.progress.clone());
-        let billing =
-            billing.purge_user(self.request(BillingPurge { event_id: event_id.clone(), user_id: user_id.clone() }));
-        let content =
-            content.purge_user(self.request(ContentPurge { event_id: event_id.clone(), user_id: user_id.clone() }));
-        let progress = progress.purge_user(self.request(ProgressPurge { event_id, user_id }));
+        let mut billing = BillingInternalServiceClient::new(channel(&self.billing)?);
+        let mut content = ContentInternalServiceClient::new(channel(&self.content)?);
+        let mut progress = ProgressInternalServiceClient::new(channel(&self.progress)?);
+        let billing = billing
+            .purge_user(self.billing.request(BillingPurge { event_id: event_id.clone(), user_id: user_id.clone() }));
+        let content = content
+            .purge_user(self.content.request(ContentPurge { event_id: event_id.clone(), user_id: user_id.clone() }));
+        let progress = progress.purge_user(self.progress.request(ProgressPurge { event_id, user_id }));
         let (billing, content, progress) = tokio::join!(billing, content, progress);
         // Receivers apply an event id once, so retrying all three after one
         // failure is safe.
@@ -103,7 +92,7 @@ impl Deliver for IdentityEvents {
     async fn deliver(&self, event: &OutboxEvent) -> Result<(), String> {
         match event.event_type.as_str() {
             events::USER_CREATED => {
-                let request = self.request(HandleUserCreatedRequest {
+                let request = self.billing.request(HandleUserCreatedRequest {
                     event_id: to_api(event.id),
                     user_id: event.aggregate_id.clone(),
                     created_at: Some(prost_types::Timestamp {
@@ -111,12 +100,9 @@ impl Deliver for IdentityEvents {
                         nanos: i32::try_from(event.created_at.timestamp_subsec_nanos()).unwrap_or(0),
                     }),
                 });
-                self.billing
-                    .clone()
-                    .handle_user_created(request)
-                    .await
-                    .map(drop)
-                    .map_err(|status| format!("billing.HandleUserCreated: {:?} {}", status.code(), status.message()))
+                let answer =
+                    BillingInternalServiceClient::new(channel(&self.billing)?).handle_user_created(request).await;
+                outcome("billing.HandleUserCreated", answer)
             }
             events::USER_PURGED => self.purged(event).await,
             MAIL_REQUESTED => self.mail.deliver(event).await,

@@ -70,7 +70,7 @@ pub async fn build_with_options(
 ) -> anyhow::Result<Application> {
     let context = ServiceContext::prepare(config, MIGRATIONS, PARTITIONED_TABLES).await?;
     let mail = mail_outbox::MailDelivery::new(context.pool.clone(), mailer);
-    let events = events::IdentityEvents::new(&context.config.peers, context.principal_key.clone(), mail)?;
+    let events = events::IdentityEvents::new(&context.config.peers, &context.principal_key, mail);
     let relay = RelayWaker::new();
     jazz_platform::relay::spawn(context.pool.clone(), Arc::new(events), context.config.relay_interval, relay.clone());
     purge::spawn(context.pool.clone(), options.purge_interval);

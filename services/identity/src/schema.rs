@@ -188,7 +188,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Each user's effective subscription tier as billing last reported it
+    /// (`billing.subscription_changed`), for flag targeting.
+    user_tiers (user_id) {
+        /// The user.
+        user_id -> Uuid,
+        /// `SUBSCRIPTION_TIER_…` name.
+        tier -> Text,
+        /// When billing wrote the event that set it.
+        changed_at -> Timestamptz,
+        /// Row update.
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(user_profiles -> users (user_id));
+diesel::joinable!(user_tiers -> users (user_id));
 diesel::joinable!(accounts -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(verification_tokens -> users (user_id));
@@ -201,4 +217,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     verification_tokens,
     feature_flags,
     sign_in_attempts,
+    user_tiers,
 );

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod domain;
 pub mod error;
+pub mod metrics_job;
 pub mod peers;
 pub mod schema;
 pub mod store;
@@ -35,6 +36,10 @@ pub const PARTITIONED_TABLES: &[&str] = &["audit_logs", "system_metrics"];
 /// open, listener bound. Serve it with [`Application::run_until_stopped`].
 pub async fn build(config: ServiceConfig) -> anyhow::Result<Application> {
     let context = ServiceContext::prepare(config, MIGRATIONS, PARTITIONED_TABLES).await?;
+    metrics_job::spawn(metrics_job::MetricsJob::new(
+        context.pool.clone(),
+        peers::Peers::new(&context.config.peers, &context.principal_key),
+    ));
     Application::bind(&context, routes(&context), health_names()).await
 }
 
@@ -42,8 +47,7 @@ pub async fn build(config: ServiceConfig) -> anyhow::Result<Application> {
 pub fn routes(context: &ServiceContext) -> Routes {
     let interceptor = &context.interceptor;
     let max_message = context.config.limits.max_decoding_message_size;
-    let peers =
-        peers::Peers::new(&context.config.peers.content, &context.config.peers.identity, context.principal_key.clone());
+    let peers = peers::Peers::new(&context.config.peers, &context.principal_key);
     Routes::default()
         .add_service(InterceptedService::new(
             PracticeServiceServer::new(api::PracticeApi::new(context.clone(), peers.clone()))
@@ -51,7 +55,7 @@ pub fn routes(context: &ServiceContext) -> Routes {
             interceptor.clone(),
         ))
         .add_service(InterceptedService::new(
-            ProgressServiceServer::new(api::ProgressApi::new(context.clone(), peers))
+            ProgressServiceServer::new(api::ProgressApi::new(context.clone(), peers.clone()))
                 .max_decoding_message_size(max_message),
             interceptor.clone(),
         ))
@@ -61,7 +65,7 @@ pub fn routes(context: &ServiceContext) -> Routes {
             interceptor.clone(),
         ))
         .add_service(InterceptedService::new(
-            MetricsAdminServiceServer::new(api::MetricsAdminApi::new(context.clone()))
+            MetricsAdminServiceServer::new(api::MetricsAdminApi::new(context.clone(), peers.clone()))
                 .max_decoding_message_size(max_message),
             interceptor.clone(),
         ))

@@ -1,24 +1,27 @@
 //! Calls to peer services: content (is an item visible to the caller, and
-//! of what type) and identity (the user's time zone). Lazily connected
-//! channels, a deadline on every call, progress's service principal.
+//! of what type), identity (the user's time zone) and, for the metrics job,
+//! every owner's daily figures; over the platform's [`Peer`] (the caller's
+//! deadline, progress's service principal).
 
-use std::time::Duration;
-
-use jazz_contract::jazz::common::v1::{ContentType, Difficulty, KeyMode, SkillLevel};
+use jazz_contract::jazz::billing::v1 as billing_pb;
+use jazz_contract::jazz::billing::v1::billing_internal_service_client::BillingInternalServiceClient;
+use jazz_contract::jazz::common::v1::{ContentType, DailyFigure, Difficulty, KeyMode, SkillLevel};
+use jazz_contract::jazz::content::v1 as content_pb;
 use jazz_contract::jazz::content::v1::content_internal_service_client::ContentInternalServiceClient;
 use jazz_contract::jazz::content::v1::{BatchGetContentRefsRequest, ContentRef, GetContentRefRequest};
+use jazz_contract::jazz::identity::v1 as identity_pb;
 use jazz_contract::jazz::identity::v1::GetUserRequest;
 use jazz_contract::jazz::identity::v1::identity_internal_service_client::IdentityInternalServiceClient;
+use jazz_platform::PrincipalKey;
+use jazz_platform::config::PeerUrls;
+use jazz_platform::daily::UtcDay;
 use jazz_platform::ids::to_api;
-use jazz_platform::{Principal, PrincipalKey};
-use tonic::transport::{Channel, Endpoint};
-use tonic::{Code, Request};
+use jazz_platform::peer::Peer;
+use tonic::Code;
+use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::error::ProgressError;
-
-/// Deadline of one peer call.
-const TIMEOUT: Duration = Duration::from_secs(5);
 /// Most ids per BatchGetContentRefs call.
 const BATCH: usize = 200;
 
@@ -35,20 +38,23 @@ pub struct ItemFacts {
     pub mode: KeyMode,
 }
 
-/// Clients of content and identity.
+/// Clients of content, identity and billing.
 #[derive(Clone)]
 pub struct Peers {
-    content: Option<Channel>,
-    identity: Option<Channel>,
-    key: PrincipalKey,
+    content: Peer,
+    identity: Peer,
+    billing: Peer,
 }
 
-fn lazy(url: &str) -> Option<Channel> {
-    let channel = Endpoint::from_shared(url.to_owned()).ok().map(|e| e.connect_timeout(TIMEOUT).connect_lazy());
-    if channel.is_none() {
-        tracing::warn!(url, "peer URL unusable; calls to it will answer UNAVAILABLE");
-    }
-    channel
+/// A service that reports daily figures to the metrics job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// Users and sessions.
+    Identity,
+    /// Subscriptions.
+    Billing,
+    /// Generations.
+    Content,
 }
 
 fn unavailable(peer: &'static str, status: &tonic::Status) -> ProgressError {
@@ -57,20 +63,62 @@ fn unavailable(peer: &'static str, status: &tonic::Status) -> ProgressError {
 
 impl Peers {
     /// Clients of the peers at these URLs (connected on first use).
-    pub fn new(content_url: &str, identity_url: &str, key: PrincipalKey) -> Self {
-        Self { content: lazy(content_url), identity: lazy(identity_url), key }
+    pub fn new(urls: &PeerUrls, key: &PrincipalKey) -> Self {
+        let peer = |name, url: &str| Peer::new(name, url, "progress", key.clone());
+        Self {
+            content: peer("content", &urls.content),
+            identity: peer("identity", &urls.identity),
+            billing: peer("billing", &urls.billing),
+        }
     }
 
-    fn request<T>(&self, message: T) -> Request<T> {
-        let mut request = Request::new(message);
-        request.set_timeout(TIMEOUT);
-        self.key.attach(&mut request, &Principal::service("progress"));
-        request
+    /// `owner`'s figures of `day`; UNAVAILABLE when it cannot answer.
+    pub async fn daily_figures(&self, owner: Owner, day: &UtcDay) -> Result<Vec<DailyFigure>, ProgressError> {
+        let date = day.to_api();
+        let peer = match owner {
+            Owner::Identity => &self.identity,
+            Owner::Billing => &self.billing,
+            Owner::Content => &self.content,
+        };
+        let failed = |status: tonic::Status| unavailable(peer.name(), &status);
+        let channel = peer
+            .channel()
+            .ok_or_else(|| ProgressError::PeerUnavailable { peer: peer.name(), reason: "no URL".into() })?;
+        let figures = match owner {
+            Owner::Identity => {
+                let request = peer.request(identity_pb::GetDailyFiguresRequest { date });
+                IdentityInternalServiceClient::new(channel)
+                    .get_daily_figures(request)
+                    .await
+                    .map_err(failed)?
+                    .into_inner()
+                    .figures
+            }
+            Owner::Billing => {
+                let request = peer.request(billing_pb::GetDailyFiguresRequest { date });
+                BillingInternalServiceClient::new(channel)
+                    .get_daily_figures(request)
+                    .await
+                    .map_err(failed)?
+                    .into_inner()
+                    .figures
+            }
+            Owner::Content => {
+                let request = peer.request(content_pb::GetDailyFiguresRequest { date });
+                ContentInternalServiceClient::new(channel)
+                    .get_daily_figures(request)
+                    .await
+                    .map_err(failed)?
+                    .into_inner()
+                    .figures
+            }
+        };
+        Ok(figures)
     }
 
     fn content(&self) -> Result<ContentInternalServiceClient<Channel>, ProgressError> {
         self.content
-            .clone()
+            .channel()
             .map(ContentInternalServiceClient::new)
             .ok_or_else(|| ProgressError::PeerUnavailable { peer: "content", reason: "no URL".into() })
     }
@@ -79,7 +127,7 @@ impl Peers {
     /// UNAVAILABLE when content cannot answer.
     pub async fn visible_item(&self, user: Uuid, item: Uuid) -> Result<ItemFacts, ProgressError> {
         let message = GetContentRefRequest { content_id: to_api(item), user_id: to_api(user) };
-        match self.content()?.get_content_ref(self.request(message)).await {
+        match self.content()?.get_content_ref(self.content.request(message)).await {
             Ok(response) => match response.into_inner().r#ref {
                 Some(r) if r.exists && r.visible => Ok(facts(&r)),
                 _ => Err(ProgressError::ContentNotFound),
@@ -102,7 +150,7 @@ impl Peers {
             };
             let refs = self
                 .content()?
-                .batch_get_content_refs(self.request(message))
+                .batch_get_content_refs(self.content.request(message))
                 .await
                 .map_err(|status| unavailable("content", &status))?
                 .into_inner()
@@ -120,9 +168,9 @@ impl Peers {
     /// unreachable or does not know the user (logged), so summaries still
     /// answer.
     pub async fn time_zone(&self, user: Uuid) -> String {
-        let Some(channel) = self.identity.clone() else { return "UTC".into() };
+        let Some(channel) = self.identity.channel() else { return "UTC".into() };
         let message = GetUserRequest { user_id: to_api(user) };
-        match IdentityInternalServiceClient::new(channel).get_user(self.request(message)).await {
+        match IdentityInternalServiceClient::new(channel).get_user(self.identity.request(message)).await {
             Ok(response) => response
                 .into_inner()
                 .user
@@ -143,9 +191,9 @@ impl Peers {
     /// (logged), so derived views still answer.
     pub async fn learner(&self, user: Uuid) -> (String, SkillLevel) {
         let fallback = || ("UTC".to_owned(), SkillLevel::Beginner);
-        let Some(channel) = self.identity.clone() else { return fallback() };
+        let Some(channel) = self.identity.channel() else { return fallback() };
         let message = GetUserRequest { user_id: to_api(user) };
-        match IdentityInternalServiceClient::new(channel).get_user(self.request(message)).await {
+        match IdentityInternalServiceClient::new(channel).get_user(self.identity.request(message)).await {
             Ok(response) => {
                 let response = response.into_inner();
                 let tz = response.user.map(|u| u.timezone).filter(|tz| !tz.is_empty()).unwrap_or_else(|| "UTC".into());

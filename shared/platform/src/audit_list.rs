@@ -153,27 +153,7 @@ pub fn entry(row: AuditRow, service: &str) -> AuditLogEntry {
 
 /// A JSON object as a protobuf `Struct` (other JSON has no Struct form).
 fn json_object(value: &serde_json::Value) -> Option<prost_types::Struct> {
-    match json_value(value).kind {
-        Some(prost_types::value::Kind::StructValue(object)) => Some(object),
-        _ => None,
-    }
-}
-
-fn json_value(value: &serde_json::Value) -> prost_types::Value {
-    use prost_types::value::Kind;
-    let kind = match value {
-        serde_json::Value::Null => Kind::NullValue(0),
-        serde_json::Value::Bool(b) => Kind::BoolValue(*b),
-        serde_json::Value::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or(0.0)),
-        serde_json::Value::String(s) => Kind::StringValue(s.clone()),
-        serde_json::Value::Array(items) => {
-            Kind::ListValue(prost_types::ListValue { values: items.iter().map(json_value).collect() })
-        }
-        serde_json::Value::Object(map) => Kind::StructValue(prost_types::Struct {
-            fields: map.iter().map(|(k, v)| (k.clone(), json_value(v))).collect(),
-        }),
-    };
-    prost_types::Value { kind: Some(kind) }
+    value.is_object().then(|| crate::json::json_to_struct(value))
 }
 
 #[cfg(test)]

@@ -8,11 +8,19 @@
 //! still has time to answer with its own status instead of the caller
 //! seeing only DEADLINE_EXCEEDED.
 
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use tokio::task::futures::TaskLocalFuture;
 use tokio::time::Instant;
 use tonic::Request;
 use tonic::metadata::MetadataMap;
+
+tokio::task_local! {
+    /// The deadline of the call the current task serves, set by
+    /// [`DeadlineLayer`].
+    static CURRENT: Deadline;
+}
 
 /// Most time kept back from peers for the handler's own answer.
 const MAX_RESERVE: Duration = Duration::from_millis(200);
@@ -27,7 +35,10 @@ pub struct Deadline {
 /// The `grpc-timeout` of a request's metadata (gRPC over HTTP/2: at most 8
 /// digits and a unit of H, M, S, m, u or n); `None` when absent or malformed.
 pub fn grpc_timeout(metadata: &MetadataMap) -> Option<Duration> {
-    let value = metadata.get("grpc-timeout")?.to_str().ok()?;
+    parse_grpc_timeout(metadata.get("grpc-timeout")?.to_str().ok()?)
+}
+
+fn parse_grpc_timeout(value: &str) -> Option<Duration> {
     let (digits, unit) = value.split_at_checked(value.len().checked_sub(1)?)?;
     if digits.is_empty() || digits.len() > 8 {
         return None;
@@ -51,6 +62,13 @@ impl Deadline {
         Self::within(grpc_timeout(request.metadata()).map_or(limit, |timeout| timeout.min(limit)))
     }
 
+    /// The deadline of the call this task serves (set by [`DeadlineLayer`]
+    /// on every server), or `fallback` from now outside a served call (a
+    /// relay, a job).
+    pub fn current_or(fallback: Duration) -> Self {
+        CURRENT.try_with(|deadline| *deadline).unwrap_or_else(|_| Self::within(fallback))
+    }
+
     /// A deadline `budget` from now.
     pub fn within(budget: Duration) -> Self {
         Self { at: Instant::now() + budget, budget }
@@ -70,6 +88,55 @@ impl Deadline {
     /// Sets an outgoing request's timeout to [`for_work`](Self::for_work).
     pub fn apply<T>(&self, request: &mut Request<T>) {
         request.set_timeout(self.for_work());
+    }
+}
+
+/// Tower layer that makes each call's deadline (its `grpc-timeout`, at most
+/// `limit`) the [`Deadline::current_or`] of the task serving it, so peer
+/// calls pass on what is left without every handler threading it through.
+#[derive(Debug, Clone, Copy)]
+pub struct DeadlineLayer {
+    limit: Duration,
+}
+
+impl DeadlineLayer {
+    /// Deadlines capped at `limit` (the server's request timeout).
+    pub fn new(limit: Duration) -> Self {
+        Self { limit }
+    }
+}
+
+impl<S> tower::Layer<S> for DeadlineLayer {
+    type Service = DeadlineService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        DeadlineService { inner, limit: self.limit }
+    }
+}
+
+/// The service of [`DeadlineLayer`].
+#[derive(Debug, Clone)]
+pub struct DeadlineService<S> {
+    inner: S,
+    limit: Duration,
+}
+
+impl<S, B> tower::Service<http::Request<B>> for DeadlineService<S>
+where
+    S: tower::Service<http::Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = TaskLocalFuture<Deadline, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let asked = request.headers().get("grpc-timeout").and_then(|v| v.to_str().ok()).and_then(parse_grpc_timeout);
+        let deadline = Deadline::within(asked.map_or(self.limit, |timeout| timeout.min(self.limit)));
+        CURRENT.scope(deadline, self.inner.call(request))
     }
 }
 
@@ -110,5 +177,25 @@ mod tests {
         let short = Deadline::within(Duration::from_millis(100));
         assert!(short.for_work() <= Duration::from_millis(90));
         assert_eq!(Deadline::within(Duration::ZERO).for_work(), Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn the_layer_makes_the_callers_deadline_current_for_the_handler() {
+        use tower::{Layer, Service, ServiceExt};
+        let handler = tower::service_fn(|_: http::Request<()>| async {
+            Ok::<_, std::convert::Infallible>(Deadline::current_or(Duration::from_secs(99)).remaining())
+        });
+        let mut service = DeadlineLayer::new(Duration::from_secs(10)).layer(handler);
+        let asked = http::Request::builder().header("grpc-timeout", "1500m").body(()).unwrap_or_default();
+        let left = service.ready().await.map(|s| s.call(asked));
+        let left = match left {
+            Ok(future) => future.await.ok(),
+            Err(_) => None,
+        };
+        assert!(left.is_some_and(|d| d <= Duration::from_millis(1500) && d > Duration::from_secs(1)), "{left:?}");
+        let unasked = service.call(http::Request::new(())).await.ok();
+        assert!(unasked.is_some_and(|d| d <= Duration::from_secs(10) && d > Duration::from_secs(9)), "{unasked:?}");
+        let outside = Deadline::current_or(Duration::from_secs(3)).remaining();
+        assert!(outside <= Duration::from_secs(3) && outside > Duration::from_secs(2));
     }
 }

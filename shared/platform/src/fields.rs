@@ -44,10 +44,16 @@ pub fn request_id(field: &str, text: &str) -> Result<Option<String>, FieldViolat
 
 /// `page_size` (AIP-158): 0 → 50, above 200 → 200, negative refused.
 pub fn page_size(value: i32) -> Result<i64, FieldViolation> {
+    page_size_within(value, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+}
+
+/// `page_size` of a method with its own sizes: 0 → `default`, above `max`
+/// → `max`, negative refused.
+pub fn page_size_within(value: i32, default: i64, max: i64) -> Result<i64, FieldViolation> {
     match i64::from(value) {
         n if n < 0 => Err(FieldViolation::new("page_size", "must not be negative")),
-        0 => Ok(DEFAULT_PAGE_SIZE),
-        n => Ok(n.min(MAX_PAGE_SIZE)),
+        0 => Ok(default),
+        n => Ok(n.min(max)),
     }
 }
 

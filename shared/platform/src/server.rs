@@ -4,8 +4,10 @@
 //! Layers, outermost first: panic catching (a panicking handler answers
 //! INTERNAL and the process lives on), request ids (`x-request-id`, made
 //! when absent and echoed back), a tracing span per call joined to the
-//! caller's W3C trace, a global concurrency limit, and requests that
-//! cannot be decoded answered INVALID_ARGUMENT ([`crate::malformed`]).
+//! caller's W3C trace, a global concurrency limit, requests that cannot be
+//! decoded answered INVALID_ARGUMENT ([`crate::malformed`]), and the call's
+//! deadline made current for its handler ([`crate::deadline::DeadlineLayer`],
+//! which [`crate::peer::Peer`] passes on).
 //! Inside those, tonic adds load shedding (calls beyond the limits are refused at once, not
 //! queued), a per-connection concurrency limit and the timeout, which
 //! honours the caller's `grpc-timeout` when it is shorter.
@@ -167,6 +169,7 @@ impl ServiceHost {
             )
             .layer(tower::limit::GlobalConcurrencyLimitLayer::new(self.limits.max_concurrent_requests))
             .layer(tower::util::MapResponseLayer::new(crate::malformed::rewrite))
+            .layer(crate::deadline::DeadlineLayer::new(self.limits.request_timeout))
             .into_inner();
 
         let limits = &self.limits;

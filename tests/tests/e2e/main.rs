@@ -19,6 +19,7 @@ mod learner;
 mod learning;
 mod library;
 mod mail;
+mod metrics;
 mod migrations;
 mod oidc;
 mod progress;

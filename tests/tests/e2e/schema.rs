@@ -295,7 +295,7 @@ async fn every_foreign_key_is_indexed() -> anyhow::Result<()> {
         )
         .await?;
         let expected = match service {
-            ServiceName::Identity => 4, // profiles, accounts, sessions, verification tokens → users
+            ServiceName::Identity => 5, // profiles, accounts, sessions, verification tokens, tiers → users
             ServiceName::Billing => 1,  // usage_records → subscriptions
             ServiceName::Content => 2,  // saved_content, content_likes → generated_content
             _ => 1,                     // practice_records → practice_sessions

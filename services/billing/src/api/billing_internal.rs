@@ -7,12 +7,13 @@ use chrono::Utc;
 use diesel_async::AsyncConnection as _;
 use jazz_contract::jazz::billing::v1::billing_internal_service_server::BillingInternalService;
 use jazz_contract::jazz::billing::v1::{
-    ConsumeQuotaRequest, ConsumeQuotaResponse, GetUserSubscriptionRequest, GetUserSubscriptionResponse,
-    HandleStripeEventRequest, HandleStripeEventResponse, HandleUserCreatedRequest, HandleUserCreatedResponse,
-    ListAuditLogsRequest, ListAuditLogsResponse, PurgeUserRequest, PurgeUserResponse, RefundQuotaRequest,
-    RefundQuotaResponse,
+    ConsumeQuotaRequest, ConsumeQuotaResponse, GetDailyFiguresRequest, GetDailyFiguresResponse,
+    GetUserSubscriptionRequest, GetUserSubscriptionResponse, HandleStripeEventRequest, HandleStripeEventResponse,
+    HandleUserCreatedRequest, HandleUserCreatedResponse, ListAuditLogsRequest, ListAuditLogsResponse, PurgeUserRequest,
+    PurgeUserResponse, RefundQuotaRequest, RefundQuotaResponse,
 };
 use jazz_platform::ServiceContext;
+use jazz_platform::daily::{UtcDay, count, figure};
 use jazz_platform::error::Violations;
 use jazz_platform::ids::parse_id;
 use jazz_platform::outbox::{events, mark_processed};
@@ -144,5 +145,26 @@ impl BillingInternalService for BillingInternalApi {
         principal_of(&request)?.require_service()?;
         let response = audit_list::list(&self.context.pool, &self.pages, request.into_inner()).await?;
         Ok(Response::new(response))
+    }
+
+    /// "new_subscriptions" (FREE → paid that day) and
+    /// "canceled_subscriptions", each as a total and per tier.
+    async fn get_daily_figures(
+        &self,
+        request: Request<GetDailyFiguresRequest>,
+    ) -> Result<Response<GetDailyFiguresResponse>, Status> {
+        principal_of(&request)?.require_service()?;
+        let day = UtcDay::parse("date", &request.into_inner().date).map_err(|v| BillingError::Invalid(vec![v]))?;
+        let mut conn = self.context.pool.get().await.map_err(BillingError::from)?;
+        let upgraded =
+            subscriptions::upgraded_between(&mut conn, day.start, day.end).await.map_err(BillingError::from)?;
+        let canceled =
+            subscriptions::canceled_between(&mut conn, day.start, day.end).await.map_err(BillingError::from)?;
+        let mut figures = Vec::new();
+        for (name, counts) in [("new_subscriptions", upgraded), ("canceled_subscriptions", canceled)] {
+            figures.push(figure(name, count(counts.iter().map(|c| c.count).sum()), &[]));
+            figures.extend(counts.iter().map(|c| figure(name, count(c.count), &[("tier", &c.tier)])));
+        }
+        Ok(Response::new(GetDailyFiguresResponse { figures }))
     }
 }

@@ -155,3 +155,51 @@ pub async fn set_status_from_stripe(
         .get_result(conn)
         .await
 }
+
+/// A count per tier.
+#[derive(Debug, QueryableByName)]
+pub struct TierCount {
+    /// `FREE`, `PRO` or `EDUCATOR`.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub tier: String,
+    /// How many.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub count: i64,
+}
+
+/// Subscriptions that moved from FREE to a paid tier during `[from, to)`,
+/// per new tier, read from the audit entries the Stripe webhook writes with
+/// each change (the row keeps only its present tier).
+pub async fn upgraded_between(
+    conn: &mut AsyncPgConnection,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> QueryResult<Vec<TierCount>> {
+    diesel::sql_query(
+        "SELECT new_data->>'tier' AS tier, count(DISTINCT entity_id) AS count FROM audit_logs \
+         WHERE created_at >= $1 AND created_at < $2 AND entity = 'subscriptions' AND action = 'STRIPE_EVENT' \
+           AND old_data->>'tier' = 'FREE' AND new_data->>'tier' <> 'FREE' \
+         GROUP BY 1 ORDER BY 1",
+    )
+    .bind::<diesel::sql_types::Timestamptz, _>(from)
+    .bind::<diesel::sql_types::Timestamptz, _>(to)
+    .load(conn)
+    .await
+}
+
+/// Subscriptions canceled during `[from, to)`, per tier.
+pub async fn canceled_between(
+    conn: &mut AsyncPgConnection,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> QueryResult<Vec<TierCount>> {
+    use crate::schema::subscriptions as s;
+    let rows: Vec<(String, i64)> = s::table
+        .filter(s::canceled_at.ge(from).and(s::canceled_at.lt(to)))
+        .group_by(s::tier)
+        .select((s::tier, diesel::dsl::count_star()))
+        .order(s::tier)
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().map(|(tier, count)| TierCount { tier, count }).collect())
+}

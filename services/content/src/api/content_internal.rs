@@ -1,6 +1,7 @@
 //! `jazz.content.v1.ContentInternalService` (internal; service principals
-//! only): content references for progress, the user purge and content's
-//! audit log (the platform's `ListAuditLogs`).
+//! only): content references for progress, the user purge, content's
+//! audit log (the platform's `ListAuditLogs`) and the day's figures for the
+//! metrics job.
 
 use diesel_async::AsyncConnection as _;
 use jazz_contract::jazz::content::v1::content_internal_service_server::ContentInternalService;
@@ -8,6 +9,7 @@ use jazz_contract::jazz::content::v1::*;
 use jazz_platform::ServiceContext;
 use jazz_platform::audit::AuditEntry;
 use jazz_platform::audit_list::{self, AuditListRequest};
+use jazz_platform::daily::{UtcDay, count, figure};
 use jazz_platform::error::Violations;
 use jazz_platform::ids::{parse_id, to_api};
 use jazz_platform::outbox::{self, events};
@@ -172,5 +174,20 @@ impl ContentInternalService for ContentInternalApi {
             .await
             .map_err(ContentError::from)?;
         Ok(Response::new(ListAuditLogsResponse { entries: page.entries, next_page_token: page.next_page_token }))
+    }
+
+    /// "ai_generations": the total, and per content type (dimension "type").
+    async fn get_daily_figures(
+        &self,
+        request: Request<GetDailyFiguresRequest>,
+    ) -> Result<Response<GetDailyFiguresResponse>, Status> {
+        principal_of(&request)?.require_service()?;
+        let day = UtcDay::parse("date", &request.into_inner().date).map_err(|v| ContentError::Invalid(vec![v]))?;
+        let mut conn = self.context.pool.get().await.map_err(ContentError::from)?;
+        let per_type = content::generated_between(&mut conn, day.start, day.end).await.map_err(ContentError::from)?;
+        let total = per_type.iter().map(|(_, n)| n).sum();
+        let mut figures = vec![figure("ai_generations", count(total), &[])];
+        figures.extend(per_type.iter().map(|(kind, n)| figure("ai_generations", count(*n), &[("type", kind)])));
+        Ok(Response::new(GetDailyFiguresResponse { figures }))
     }
 }

@@ -4,7 +4,9 @@
 use jazz_contract::jazz::content::v1::{ContentView, GeneratedContent, SavedContent};
 use jazz_platform::ids::to_api;
 
-use crate::domain::{json, params, vocab};
+use jazz_platform::json::json_to_struct;
+
+use crate::domain::{params, vocab};
 use crate::store::content::RETENTION_DAYS;
 use crate::store::models::{ContentRow, Listed, MusicRow, SavedRow};
 
@@ -45,7 +47,7 @@ pub fn basic(row: &ContentRow, liked: bool, saved_id: Option<uuid::Uuid>) -> Gen
         views: i64::from(row.views),
         liked_by_me: liked,
         saved_content_id: saved_id.map(to_api).unwrap_or_default(),
-        metadata: row.metadata.as_ref().map(json::to_struct),
+        metadata: row.metadata.as_ref().map(json_to_struct),
         created_at: Some(timestamp(row.created_at)),
         updated_at: Some(timestamp(row.updated_at)),
         deleted_at: row.deleted_at.map(timestamp),
@@ -60,8 +62,8 @@ pub fn listed(item: &Listed) -> GeneratedContent {
 
 /// Adds the FULL view's fields.
 pub fn add_music(content: &mut GeneratedContent, row: &ContentRow, music: &MusicRow) {
-    content.parameters = Some(json::to_struct(&row.parameters));
-    content.music_data = Some(json::to_struct(&music.music_data));
+    content.parameters = Some(json_to_struct(&row.parameters));
+    content.music_data = Some(json_to_struct(&music.music_data));
     content.music_xml = music.music_xml.clone().unwrap_or_default();
 }
 

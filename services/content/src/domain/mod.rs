@@ -4,6 +4,5 @@
 
 pub mod fields;
 pub mod filter;
-pub mod json;
 pub mod params;
 pub mod vocab;

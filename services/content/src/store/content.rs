@@ -219,3 +219,19 @@ pub async fn by_id(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option
 pub async fn music_of(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<MusicRow>> {
     Ok(music(conn, &[id]).await?.pop())
 }
+
+/// Items generated during `[from, to)` per type (deleted ones included),
+/// by type name.
+pub async fn generated_between(
+    conn: &mut AsyncPgConnection,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> QueryResult<Vec<(String, i64)>> {
+    gc::table
+        .filter(gc::created_at.ge(from).and(gc::created_at.lt(to)))
+        .group_by(gc::type_)
+        .select((gc::type_, diesel::dsl::count_star()))
+        .order(gc::type_)
+        .load(conn)
+        .await
+}

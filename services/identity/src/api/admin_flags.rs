@@ -17,10 +17,10 @@ use jazz_platform::{Principal, ServiceContext};
 use super::support::request_id;
 use super::{convert, page};
 use crate::domain::flags;
-use crate::domain::json::struct_to_json;
 use crate::error::IdentityError;
 use crate::store::flags as store;
 use crate::store::flags::FlagChanges;
+use jazz_platform::json::struct_to_json;
 
 /// How every identity replay scope starts.
 pub const REPLAY_PREFIX: &str = "identity.";

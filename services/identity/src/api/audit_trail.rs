@@ -6,8 +6,6 @@
 //! service that does not answer fails the whole call with UNAVAILABLE: the
 //! contract allows no trail with a silent gap.
 
-use std::time::Duration;
-
 use chrono::Utc;
 use jazz_contract::jazz::billing::v1 as billing_pb;
 use jazz_contract::jazz::billing::v1::billing_internal_service_client::BillingInternalServiceClient;
@@ -24,33 +22,18 @@ use jazz_platform::audit_trail::{AuditSource, TrailPosition, TrailQuery, merged_
 use jazz_platform::deadline::Deadline;
 use jazz_platform::error::Violations;
 use jazz_platform::ids::{parse_id, to_api};
-use jazz_platform::{Principal, PrincipalKey, ServiceContext};
-use tonic::Request;
-use tonic::transport::{Channel, Endpoint};
+use jazz_platform::peer::Peer;
+use jazz_platform::{Principal, ServiceContext};
 
 use super::{audit_list as own_audit, convert, page};
 use crate::error::IdentityError;
 
-/// Longest wait for a TCP connection to a peer (the call's deadline may be
-/// shorter and then wins).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// Reads audit trails: identity's context and a channel to each peer.
+/// Reads audit trails: identity's context and each peer.
 pub struct AuditTrail {
     context: ServiceContext,
-    billing: Option<Channel>,
-    content: Option<Channel>,
-    progress: Option<Channel>,
-}
-
-/// A lazily connected channel to a peer; `None` (logged) for an unusable
-/// URL, which then answers UNAVAILABLE.
-fn lazy(url: &str) -> Option<Channel> {
-    let channel = Endpoint::from_shared(url.to_owned()).ok().map(|e| e.connect_timeout(CONNECT_TIMEOUT).connect_lazy());
-    if channel.is_none() {
-        tracing::warn!(url, "peer URL unusable; audit trails will answer UNAVAILABLE");
-    }
-    channel
+    billing: Peer,
+    content: Peer,
+    progress: Peer,
 }
 
 /// Identity's own audit log, read in-process.
@@ -74,7 +57,7 @@ impl<'a> AuditSource<IdentityError> for OwnLog<'a> {
 
 /// The peers whose audit logs the trail reads.
 #[derive(Debug, Clone, Copy)]
-enum Peer {
+enum Log {
     Billing,
     Content,
     Progress,
@@ -83,53 +66,46 @@ enum Peer {
 /// A peer's audit log, read with its `ListAuditLogs` under identity's
 /// service principal.
 struct PeerLog<'a> {
-    peer: Peer,
-    channel: Option<Channel>,
-    key: &'a PrincipalKey,
+    log: Log,
+    peer: &'a Peer,
     deadline: Deadline,
-}
-
-impl PeerLog<'_> {
-    fn request<T>(&self, message: T) -> Request<T> {
-        let mut request = Request::new(message);
-        self.deadline.apply(&mut request);
-        self.key.attach(&mut request, &Principal::service("identity"));
-        request
-    }
 }
 
 #[tonic::async_trait]
 impl<'a> AuditSource<IdentityError> for PeerLog<'a> {
     fn service(&self) -> &'static str {
-        match self.peer {
-            Peer::Billing => "billing",
-            Peer::Content => "content",
-            Peer::Progress => "progress",
-        }
+        self.peer.name()
     }
 
     async fn page(&self, request: AuditListRequest) -> Result<AuditListPage, IdentityError> {
         let service = self.service();
         let unavailable = |reason: String| IdentityError::PeerUnavailable { service, reason };
-        let channel = self.channel.clone().ok_or_else(|| unavailable("no usable URL".into()))?;
+        let channel = self.peer.channel().ok_or_else(|| unavailable("no usable URL".into()))?;
+        let deadline = &self.deadline;
         let AuditListRequest { user_id, start_time, end_time, page_size, page_token } = request;
-        let answer = match self.peer {
-            Peer::Billing => {
+        let answer = match self.log {
+            Log::Billing => {
                 let message = billing_pb::ListAuditLogsRequest { user_id, start_time, end_time, page_size, page_token };
-                let call = BillingInternalServiceClient::new(channel).list_audit_logs(self.request(message)).await;
+                let call = BillingInternalServiceClient::new(channel)
+                    .list_audit_logs(self.peer.request_within(message, deadline))
+                    .await;
                 call.map(|r| r.into_inner())
                     .map(|r| AuditListPage { entries: r.entries, next_page_token: r.next_page_token })
             }
-            Peer::Content => {
+            Log::Content => {
                 let message = content_pb::ListAuditLogsRequest { user_id, start_time, end_time, page_size, page_token };
-                let call = ContentInternalServiceClient::new(channel).list_audit_logs(self.request(message)).await;
+                let call = ContentInternalServiceClient::new(channel)
+                    .list_audit_logs(self.peer.request_within(message, deadline))
+                    .await;
                 call.map(|r| r.into_inner())
                     .map(|r| AuditListPage { entries: r.entries, next_page_token: r.next_page_token })
             }
-            Peer::Progress => {
+            Log::Progress => {
                 let message =
                     progress_pb::ListAuditLogsRequest { user_id, start_time, end_time, page_size, page_token };
-                let call = ProgressInternalServiceClient::new(channel).list_audit_logs(self.request(message)).await;
+                let call = ProgressInternalServiceClient::new(channel)
+                    .list_audit_logs(self.peer.request_within(message, deadline))
+                    .await;
                 call.map(|r| r.into_inner())
                     .map(|r| AuditListPage { entries: r.entries, next_page_token: r.next_page_token })
             }
@@ -143,7 +119,10 @@ impl AuditTrail {
     /// configuration (connected on first use).
     pub fn new(context: ServiceContext) -> Self {
         let peers = &context.config.peers;
-        let (billing, content, progress) = (lazy(&peers.billing), lazy(&peers.content), lazy(&peers.progress));
+        let key = &context.principal_key;
+        let peer = |name, url: &str| Peer::new(name, url, "identity", key.clone());
+        let (billing, content, progress) =
+            (peer("billing", &peers.billing), peer("content", &peers.content), peer("progress", &peers.progress));
         Self { context, billing, content, progress }
     }
 
@@ -181,12 +160,10 @@ impl AuditTrail {
             end_time: convert::timestamp(end.unwrap_or_else(Utc::now)),
         };
         let own = OwnLog { context: &self.context };
-        let key = &self.context.principal_key;
-        let peer = |peer: Peer, channel: &Option<Channel>| PeerLog { peer, channel: channel.clone(), key, deadline };
         let (billing, content, progress) = (
-            peer(Peer::Billing, &self.billing),
-            peer(Peer::Content, &self.content),
-            peer(Peer::Progress, &self.progress),
+            PeerLog { log: Log::Billing, peer: &self.billing, deadline },
+            PeerLog { log: Log::Content, peer: &self.content, deadline },
+            PeerLog { log: Log::Progress, peer: &self.progress, deadline },
         );
         let sources: [&dyn AuditSource<IdentityError>; 4] = [&own, &billing, &content, &progress];
         let work = merged_page(&sources, &query, size, after.as_ref());

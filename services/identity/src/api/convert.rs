@@ -6,8 +6,8 @@ use jazz_contract::jazz::identity::v1::{Account, FeatureFlag, Session, User, Use
 use jazz_platform::ids::to_api;
 use uuid::Uuid;
 
-use crate::domain::json::json_to_struct;
 use crate::store::models::{AccountRow, FlagRecord, ProfileRow, SessionRow, UserRow};
+use jazz_platform::json::json_to_struct;
 
 /// How long a deleted account can be restored before it is purged.
 pub const RETENTION: chrono::Duration = chrono::Duration::days(30);

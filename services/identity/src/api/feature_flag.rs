@@ -1,11 +1,13 @@
 //! `jazz.identity.v1.FeatureFlagService` (public, needs a session): flags
 //! evaluated for the caller with a stable rollout bucket and conditions on
-//! skill level and locale. The subscription tier is billing's: a `tiers`
-//! condition keeps a flag off until identity learns tiers from billing's
-//! events.
+//! skill level, tier and locale. The tier is billing's: identity keeps a
+//! copy from billing's `subscription_changed` events (`user_tiers`); a user
+//! billing has not reported a change for is on FREE, where every
+//! subscription starts.
 
 use std::collections::HashMap;
 
+use jazz_contract::jazz::common::v1::SubscriptionTier;
 use jazz_contract::jazz::identity::v1::feature_flag_service_server::FeatureFlagService;
 use jazz_contract::jazz::identity::v1::{EvaluateFlagsRequest, EvaluateFlagsResponse, FlagValue};
 use jazz_platform::ServiceContext;
@@ -18,7 +20,7 @@ use super::user::caller;
 use crate::domain::flags::{Audience, is_on, user_key};
 use crate::error::IdentityError;
 use crate::store::models::UserRow;
-use crate::store::{flags, users};
+use crate::store::{flags, tiers, users};
 
 /// Most names per call.
 const MAX_NAMES: usize = 100;
@@ -51,11 +53,13 @@ impl FeatureFlagApi {
         let user =
             users::by_id(&mut conn, user_id).await?.filter(UserRow::is_live).ok_or(IdentityError::SessionInvalid)?;
         let profile = users::profile(&mut conn, user_id).await?;
+        let tier =
+            tiers::of(&mut conn, user_id).await?.unwrap_or_else(|| SubscriptionTier::Free.as_str_name().to_owned());
         let rows = flags::load(&mut conn, &names).await?;
         let audience = Audience {
             user_id: user_key(user_id),
             skill_level: skill_from_db(&profile.skill_level).as_str_name().to_owned(),
-            tier: None,
+            tier: Some(tier),
             locale: user.locale.clone(),
         };
         let value = |row: &crate::store::models::FlagRow| {

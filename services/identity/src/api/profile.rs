@@ -12,9 +12,9 @@ use uuid::Uuid;
 
 use super::convert::{self, skill_to_db};
 use super::user::UserApi;
-use crate::domain::json::struct_to_json;
 use crate::error::IdentityError;
 use crate::store::users::{self, ProfileChanges};
+use jazz_platform::json::struct_to_json;
 
 /// The caller's profile.
 pub async fn get(api: &UserApi, user_id: Uuid) -> Result<GetProfileResponse, IdentityError> {

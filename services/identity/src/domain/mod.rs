@@ -6,7 +6,6 @@
 pub mod email;
 pub mod fields;
 pub mod flags;
-pub mod json;
 pub mod password;
 pub mod password_policy;
 pub mod providers;

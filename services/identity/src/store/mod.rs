@@ -9,5 +9,6 @@ pub mod flags;
 pub mod models;
 pub mod purge;
 pub mod sessions;
+pub mod tiers;
 pub mod tokens;
 pub mod users;

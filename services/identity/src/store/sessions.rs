@@ -110,3 +110,12 @@ pub async fn count_live(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryRes
         .get_result(conn)
         .await
 }
+
+/// Distinct users whose session was used during `[from, to)`.
+pub async fn active_users(conn: &mut AsyncPgConnection, from: DateTime<Utc>, to: DateTime<Utc>) -> QueryResult<i64> {
+    s::table
+        .filter(s::last_seen_at.ge(from).and(s::last_seen_at.lt(to)))
+        .select(diesel::dsl::count(s::user_id).aggregate_distinct())
+        .first(conn)
+        .await
+}

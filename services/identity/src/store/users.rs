@@ -185,3 +185,8 @@ pub async fn undelete(
         .await
         .optional()
 }
+
+/// Users created during `[from, to)`.
+pub async fn created_between(conn: &mut AsyncPgConnection, from: DateTime<Utc>, to: DateTime<Utc>) -> QueryResult<i64> {
+    u::table.filter(u::created_at.ge(from).and(u::created_at.lt(to))).count().get_result(conn).await
+}

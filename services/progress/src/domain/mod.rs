@@ -4,6 +4,7 @@
 pub mod calendar;
 pub mod fields;
 pub mod mastery;
+pub mod metrics;
 pub mod practice;
 pub mod recommend;
 pub mod review;

@@ -3,6 +3,7 @@
 
 pub mod erasure;
 pub mod learning;
+pub mod metrics;
 pub mod models;
 pub mod practice;
 pub mod progress;

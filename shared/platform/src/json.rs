@@ -1,11 +1,12 @@
-//! `google.protobuf.Struct` ↔ JSON for the profile's free-form fields, with
+//! `google.protobuf.Struct` ↔ JSON for free-form fields (profile preferences,
+//! parameters, music data, audit data, metric dimensions), with
 //! the contract's limits: at most 16 KiB of JSON and 8 levels of nesting;
 //! NaN and infinities (which JSON cannot hold) are refused.
 
 use prost_types::value::Kind;
 use prost_types::{ListValue, Struct, Value};
 
-use jazz_platform::error::FieldViolation;
+use crate::error::FieldViolation;
 
 /// Largest JSON document accepted, in bytes.
 pub const MAX_BYTES: usize = 16 * 1024;

@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS idx_content_created_at_brin;
