@@ -22,8 +22,8 @@ export async function engrave(musicXml: string, target: HTMLElement): Promise<nu
   const vrv = await load();
   const width = Math.max(600, Math.round(target.clientWidth || 900));
   vrv.setOptions({
-    pageWidth: Math.round((width * 100) / 40),
-    scale: 40,
+    pageWidth: Math.round((width * 100) / 55),
+    scale: 55,
     adjustPageHeight: true,
     breaks: "auto",
     header: "none",

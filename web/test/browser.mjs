@@ -52,26 +52,26 @@ try {
   await page.fill("#email", DEMO.email);
   await page.fill("#password", DEMO.password);
   await page.click("#signin-button");
-  await page.waitForSelector("#session[data-user-id]", { timeout: 15_000 });
+  await settled("#session[data-user-id]", 15_000);
   const userId = await page.getAttribute("#session", "data-user-id");
   check(/^[0-9A-HJKMNP-TV-Z]{26}$/.test(userId ?? ""), `signed in as ${DEMO.email} (user ${userId})`);
 
   // Generate a B♭ bebop lick and engrave it.
-  await page.selectOption("#type", "CONTENT_TYPE_JAZZ_LICK");
+  await page.selectOption("#type", "JAZZ_LICK");
   await page.fill("#key", "Bb");
   await page.fill("#style", "bebop");
   await page.click("#generate-button");
-  await page.waitForSelector("#score[data-state=engraved]", { timeout: 60_000 });
+  await settled("#score[data-state=engraved]", 60_000);
   const item = await page.$eval("#item", (el) => ({ ...el.dataset, title: document.getElementById("title")?.textContent }));
   const engraved = await page.$eval("#score", (el) => ({
-    svgs: el.querySelectorAll("svg").length,
+    pages: el.querySelectorAll(":scope > svg").length,
     noteheads: el.querySelectorAll("g.notehead").length,
     notes: el.querySelectorAll("g.note").length,
     chordSymbols: el.querySelectorAll("g.harm").length,
   }));
   const written = Number(item.writtenNotes);
-  check(written > 0 && engraved.svgs > 0 && engraved.noteheads === written,
-    `"${item.title}" engraved: ${engraved.svgs} SVG page(s), ${engraved.noteheads} noteheads ` +
+  check(written > 0 && engraved.pages > 0 && engraved.noteheads === written,
+    `"${item.title}" engraved: ${engraved.pages} SVG page(s), ${engraved.noteheads} noteheads ` +
       `(${written} notes in the item's music data), ${engraved.chordSymbols} chord symbols`);
 
   // Play on the Free plan: the MIDI export is refused, and the page says why.
@@ -116,6 +116,13 @@ try {
 } finally {
   await browser.close();
   server.close();
+}
+
+/** Waits for `selector`, or fails at once with the page's error message. */
+async function settled(selector, timeout) {
+  await page.waitForSelector(`${selector}, #status.error`, { timeout });
+  const error = await page.$eval("#status", (el) => (el.classList.contains("error") ? el.textContent : ""));
+  if (error) throw new Error(`the page says: ${error}`);
 }
 
 /** POSTs a Stripe-signed subscription event for `userId` (Pro, active). */
