@@ -83,7 +83,7 @@ test: lint $(VENV)/.ready $(WEB) $(CHROMIUM) ## everything a change must pass
 	$(MAKE) --no-print-directory music-check
 	tests/outside/run.sh
 
-outside: $(VENV)/.ready $(WEB) $(CHROMIUM) ## only the outside clients: grpcurl, a generated Python client, gRPC-Web
+outside: $(VENV)/.ready $(WEB) $(CHROMIUM) ## only the outside clients: grpcurl, a generated Python client, gRPC-Web, the web client in headless Chromium
 	tests/outside/run.sh
 
 music-check: $(VENV)/.ready ## generated MusicXML parsed by music21 matches the engine's own notes
