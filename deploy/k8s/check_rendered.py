@@ -10,7 +10,7 @@ the build/venv Python, whose PyYAML comes with kubernetes-validate).
 - the four services' Services are headless, the gateway's is not;
 - a default-deny NetworkPolicy covers ingress and egress of every pod, and
   each service's database policy names only its own database;
-- the shared ConfigMap sets GRPC_MAX_CONNECTION_AGE_SECS.
+- the shared ConfigMap sets MAX_CONNECTION_AGE_SECS.
 """
 
 import sys
@@ -86,8 +86,8 @@ def main(path: str) -> int:
                     errors.append(f"NetworkPolicy database-{name} lets {name} reach {peer}")
 
     shared = [cm for n, cm in by_kind.get("ConfigMap", {}).items() if n.startswith("jazzmaster-config")]
-    if not shared or "GRPC_MAX_CONNECTION_AGE_SECS" not in shared[0].get("data", {}):
-        errors.append("ConfigMap jazzmaster-config lacks GRPC_MAX_CONNECTION_AGE_SECS")
+    if not shared or "MAX_CONNECTION_AGE_SECS" not in shared[0].get("data", {}):
+        errors.append("ConfigMap jazzmaster-config lacks MAX_CONNECTION_AGE_SECS")
 
     for error in errors:
         print(f"{path}: {error}", file=sys.stderr)

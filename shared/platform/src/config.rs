@@ -143,19 +143,26 @@ pub struct ServerLimits {
     pub max_decoding_message_size: usize,
     /// HTTP/2 keepalive ping interval.
     pub keepalive_interval: Duration,
+    /// When set, each connection is closed gracefully (GOAWAY, in-flight
+    /// calls finish) after this age, so clients reconnect and re-resolve,
+    /// and pods added behind a headless Service get their share.
+    pub max_connection_age: Option<Duration>,
 }
 
 impl ServerLimits {
     /// `REQUEST_TIMEOUT_MS` (10 000), `MAX_CONCURRENT_REQUESTS` (512),
     /// `MAX_CONCURRENT_STREAMS` (256), `MAX_MESSAGE_BYTES` (4 MiB),
-    /// `KEEPALIVE_INTERVAL_MS` (30 000).
+    /// `KEEPALIVE_INTERVAL_MS` (30 000), `MAX_CONNECTION_AGE_SECS` (0: no
+    /// limit).
     pub fn from_env() -> Result<Self, ConfigError> {
+        let max_age_secs: u64 = env_parse("MAX_CONNECTION_AGE_SECS", 0)?;
         Ok(Self {
             request_timeout: Duration::from_millis(env_parse("REQUEST_TIMEOUT_MS", 10_000)?),
             max_concurrent_requests: env_parse("MAX_CONCURRENT_REQUESTS", 512)?,
             max_concurrent_streams: env_parse("MAX_CONCURRENT_STREAMS", 256)?,
             max_decoding_message_size: env_parse("MAX_MESSAGE_BYTES", 4 * 1024 * 1024)?,
             keepalive_interval: Duration::from_millis(env_parse("KEEPALIVE_INTERVAL_MS", 30_000)?),
+            max_connection_age: (max_age_secs > 0).then(|| Duration::from_secs(max_age_secs)),
         })
     }
 }
@@ -168,6 +175,7 @@ impl Default for ServerLimits {
             max_concurrent_streams: 256,
             max_decoding_message_size: 4 * 1024 * 1024,
             keepalive_interval: Duration::from_secs(30),
+            max_connection_age: None,
         }
     }
 }

@@ -173,7 +173,14 @@ impl ServiceHost {
             .into_inner();
 
         let limits = &self.limits;
-        let router = Server::builder()
+        let mut builder = Server::builder();
+        if let Some(age) = limits.max_connection_age {
+            // No `max_connection_age_grace`: tonic 0.14 then skips the
+            // graceful GOAWAY and cuts the connection at age + grace. Without
+            // it, calls in flight finish (each bounded by the request timeout).
+            builder = builder.max_connection_age(age);
+        }
+        let router = builder
             .accept_http1(spec.accept_http1)
             .timeout(limits.request_timeout)
             .load_shed(true)

@@ -1,5 +1,6 @@
 //! Faults a service must survive: a panicking handler, and its database
-//! going away and coming back.
+//! going away and coming back; and connections ended at their maximum age
+//! (so clients re-resolve) without a call failing.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -134,5 +135,24 @@ async fn losing_the_database_answers_unavailable_and_serving_resumes_when_it_ret
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(recovered, "calls succeed again without a restart");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_past_the_max_age_are_closed_and_clients_carry_on() -> anyhow::Result<()> {
+    let db = TestDatabase::migrated(ServiceName::Progress, progress::MIGRATIONS).await?;
+    let mut config = service_config(ServiceName::Progress, &db.url, no_peers());
+    config.limits.max_connection_age = Some(Duration::from_millis(300));
+    let service = jazz_e2e::LoneService::serve(progress::build(config).await?).await?;
+    // One raw HTTP/2 connection: the server ends it (GOAWAY, then close).
+    let tcp = tokio::net::TcpStream::connect(service.addr).await?;
+    let (_client, connection) = h2::client::handshake(tcp).await?;
+    let ended = tokio::time::timeout(Duration::from_secs(5), connection).await;
+    assert!(ended.is_ok(), "the server kept a connection past its maximum age");
+    // A tonic channel reconnects by itself: calls across several ages succeed.
+    for _ in 0..4 {
+        assert_eq!(health(service.channel.clone()).await, ServingStatus::Serving);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     Ok(())
 }
