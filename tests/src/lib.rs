@@ -3,6 +3,7 @@
 //! ports, exactly as `make run` wires it, minus the processes.
 
 pub mod oidc;
+pub mod scale;
 pub mod sql;
 pub mod stripe;
 
