@@ -1,5 +1,5 @@
 //! The purge job: accounts deleted longer ago than the retention window
-//! ([`crate::api::RETENTION`], 30 days) are erased for good, one user per
+//! ([`crate::domain::RETENTION`], 30 days) are erased for good, one user per
 //! transaction, each with a `USER_PURGED` outbox event (payload `user_id`)
 //! and a PURGE audit entry (without the id) in the same transaction. The
 //! relay then delivers the event to billing, content and progress
@@ -19,7 +19,7 @@ use jazz_platform::outbox::{self, events};
 use jazz_platform::{DbPool, Principal};
 use uuid::Uuid;
 
-use crate::api::RETENTION;
+use crate::domain::{REPLAY_PREFIX, RETENTION};
 use crate::error::IdentityError;
 use crate::store::purge;
 
@@ -35,7 +35,7 @@ pub async fn purge_expired(conn: &mut AsyncPgConnection) -> Result<Vec<Uuid>, Id
                 let Some((id, email)) = purge::next_expired(conn, cutoff).await? else {
                     return Ok::<_, IdentityError>(None);
                 };
-                let cleared = purge::erase(conn, id, &email).await?;
+                let cleared = purge::erase(conn, id, &email, REPLAY_PREFIX).await?;
                 let user_id = to_api(id);
                 let event =
                     outbox::enqueue(conn, events::USER_PURGED, &user_id, serde_json::json!({ "user_id": user_id }))

@@ -144,33 +144,6 @@ pub async fn list(conn: &mut AsyncPgConnection, filter: AuditFilter, limit: i64)
     query.order((audit_logs::created_at.desc(), audit_logs::id.desc())).limit(limit).load(conn).await
 }
 
-/// Erasure of a purged user from the audit log (the seed's `SetNull`):
-/// entries keep their action, entity and time, but lose the user id, the
-/// client address and user agent, and a `user_id` key equal to the user in
-/// the recorded before/after data. Returns the rows changed by each of those
-/// steps, summed (an entry may count more than once). Call it inside the
-/// purge's transaction.
-pub async fn forget_user(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<usize> {
-    let api = crate::ids::to_api(user);
-    let acted = diesel::update(audit_logs::table.filter(audit_logs::user_id.eq(user)))
-        .set((
-            audit_logs::user_id.eq(None::<Uuid>),
-            audit_logs::ip_address.eq(None::<String>),
-            audit_logs::user_agent.eq(None::<String>),
-        ))
-        .execute(conn)
-        .await?;
-    let old = diesel::update(audit_logs::table.filter(audit_logs::old_data.retrieve_as_text("user_id").eq(&api)))
-        .set(audit_logs::old_data.eq(audit_logs::old_data.remove("user_id")))
-        .execute(conn)
-        .await?;
-    let new = diesel::update(audit_logs::table.filter(audit_logs::new_data.retrieve_as_text("user_id").eq(&api)))
-        .set(audit_logs::new_data.eq(audit_logs::new_data.remove("user_id")))
-        .execute(conn)
-        .await?;
-    Ok(acted + old + new)
-}
-
 fn truncate_user_agent(agent: &str) -> String {
     if agent.len() <= MAX_USER_AGENT {
         return agent.to_owned();

@@ -13,6 +13,7 @@ pub mod config;
 pub mod daily;
 pub mod db;
 pub mod deadline;
+pub mod erasure;
 pub mod error;
 pub mod fields;
 pub mod http;

@@ -52,6 +52,15 @@ pub async fn enqueue(
     Ok(id)
 }
 
+/// Receiving side: whether `event_id` was applied before (a read outside
+/// the effect's transaction, to skip slow work such as an outside call; the
+/// [`mark_processed`] in the transaction is what decides).
+pub async fn was_processed(conn: &mut AsyncPgConnection, event_id: Uuid) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(processed_events::table.filter(processed_events::event_id.eq(event_id))))
+        .get_result(conn)
+        .await
+}
+
 /// Receiving side: records `event_id` as applied. Returns `false` when it
 /// already was — the caller then skips the effect. Call it inside the same
 /// transaction as the effect, so a replay changes nothing.

@@ -10,15 +10,13 @@
 //! the same request. The transaction then locks the user's rows and checks
 //! that no subscription was linked meanwhile (else ABORTED, retried).
 
-use diesel::prelude::*;
-use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
+use diesel_async::AsyncConnection as _;
 use jazz_contract::jazz::billing::v1::{PurgeUserRequest, PurgeUserResponse};
-use jazz_platform::audit::{self, AuditEntry};
+use jazz_platform::audit::AuditEntry;
 use jazz_platform::error::Violations;
 use jazz_platform::ids::{parse_id, to_api};
 use jazz_platform::outbox::{events, mark_processed};
-use jazz_platform::schema::processed_events as pe;
-use jazz_platform::{DbPool, Principal, idempotency};
+use jazz_platform::{DbPool, Principal};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -47,7 +45,7 @@ pub async fn purge(
     let (Some(event), Some(user)) = (event, user) else { return Err(BillingError::Invalid(Vec::new())) };
 
     let mut conn = pool.get().await?;
-    if already_applied(&mut conn, event).await? {
+    if jazz_platform::outbox::was_processed(&mut conn, event).await? {
         return Ok(PurgeUserResponse { duplicate: true }); // Stripe is not called again
     }
     let billable = erasure::billable_at_stripe(&mut conn, user, false).await?;
@@ -63,10 +61,8 @@ pub async fn purge(
             return Err(BillingError::PurgeRaced);
         }
         let purged = erasure::purge_user(conn, user, super::cancel::scope).await?;
-        let replays = idempotency::forget_user(conn, REPLAY_PREFIX, user).await?;
-        let reservations = idempotency::forget_user(conn, STRIPE_KEY_PREFIX, user).await?;
-        let audit_keys = erasure::forget_keys_in_audit(conn, user).await?;
-        let audit_rows = audit::forget_user(conn, user).await? + audit_keys;
+        let forgotten =
+            jazz_platform::erasure::forget_user(conn, user, &[REPLAY_PREFIX, STRIPE_KEY_PREFIX], &[]).await?;
         // The entry names the event, never the user: afterwards no row
         // here holds the user's id.
         let mut entry = AuditEntry::new(principal, "USER_PURGE", "subscriptions", None).with_change(
@@ -75,10 +71,10 @@ pub async fn purge(
                 "subscriptions": purged.subscriptions,
                 "usage_records": purged.usage_records,
                 "stripe_subscriptions_canceled": billable.len(),
-                "stripe_keys": purged.stripe_keys + reservations,
-                "outbox_events": purged.outbox_events,
-                "replays": replays,
-                "audit_entries_anonymised": audit_rows,
+                "stripe_keys": purged.stripe_keys,
+                "outbox_events": forgotten.outbox_events,
+                "replays_and_key_reservations": forgotten.replays,
+                "audit_entries_anonymised": forgotten.audit_entries,
             })),
         );
         entry.user_id = None;
@@ -89,13 +85,6 @@ pub async fn purge(
         Ok::<_, BillingError>(PurgeUserResponse { duplicate: false })
     })
     .await
-}
-
-/// Whether the event was applied before (read without a transaction: the
-/// insert in the purge's transaction is what decides).
-async fn already_applied(conn: &mut AsyncPgConnection, event: Uuid) -> Result<bool, BillingError> {
-    let found: i64 = pe::table.filter(pe::event_id.eq(event)).count().get_result(conn).await?;
-    Ok(found > 0)
 }
 
 /// Cancels one subscription at Stripe at once; one Stripe no longer knows

@@ -6,10 +6,8 @@
 //! The handler owns the transaction and records the event id in it.
 
 use diesel::prelude::*;
-use diesel::sql_types::Text;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use jazz_platform::ids::to_api;
-use jazz_platform::schema::{idempotency_keys as ik, outbox_events as o};
+use jazz_platform::schema::idempotency_keys as ik;
 use uuid::Uuid;
 
 use crate::domain::tier::Status;
@@ -33,8 +31,6 @@ pub struct PurgedUser {
     pub usage_records: usize,
     /// Stripe Idempotency-Key reservations of those subscriptions.
     pub stripe_keys: usize,
-    /// Billing's outbox events about the user.
-    pub outbox_events: usize,
 }
 
 /// The user's subscriptions linked to a Stripe subscription that is not
@@ -57,7 +53,7 @@ pub async fn billable_at_stripe(conn: &mut AsyncPgConnection, user: Uuid, lock: 
 
 /// Deletes every subscription of `user` with its usage records and its
 /// Stripe key reservations (scopes made by `key_scope` from the
-/// subscription id), and billing's outbox events about the user.
+/// subscription id). The platform tables are `jazz_platform::erasure`'s.
 pub async fn purge_user(
     conn: &mut AsyncPgConnection,
     user: Uuid,
@@ -68,46 +64,5 @@ pub async fn purge_user(
     let scopes: Vec<String> = ids.iter().map(|id| key_scope(*id)).collect();
     let stripe_keys = diesel::delete(ik::table.filter(ik::scope.eq_any(scopes))).execute(conn).await?;
     let subscriptions = diesel::delete(s::table.filter(s::id.eq_any(&ids))).execute(conn).await?;
-    let outbox_events = forget_outbox(conn, user).await?;
-    Ok(PurgedUser { subscriptions, usage_records, stripe_keys, outbox_events })
-}
-
-/// Removes from the user's own audit entries a quota grant's caller-chosen
-/// `idempotency_key` when it names the user (say `job:<user>:1`); call it
-/// before `audit::forget_user`, which loses who the entries were about.
-pub async fn forget_keys_in_audit(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<usize> {
-    let mut changed = 0;
-    for column in ["old_data", "new_data"] {
-        let sql = format!(
-            "UPDATE audit_logs SET {column} = {column} - 'idempotency_key' WHERE user_id = $1 \
-             AND (position(upper($2) IN upper({column}->>'idempotency_key')) > 0 \
-             OR position(lower($3) IN lower({column}->>'idempotency_key')) > 0)"
-        );
-        changed += diesel::sql_query(sql)
-            .bind::<diesel::sql_types::Uuid, _>(user)
-            .bind::<Text, _>(to_api(user))
-            .bind::<Text, _>(user.to_string())
-            .execute(conn)
-            .await?;
-    }
-    Ok(changed)
-}
-
-/// Deletes billing's outbox events whose aggregate is the user or whose
-/// payload names the user anywhere (`billing.subscription_changed`).
-async fn forget_outbox(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<usize> {
-    let api = to_api(user);
-    let by_aggregate = diesel::delete(o::table.filter(o::aggregate_id.eq(&api))).execute(conn).await?;
-    let in_payload = diesel::delete(
-        o::table.filter(
-            diesel::dsl::sql::<diesel::sql_types::Bool>("position(")
-                .bind::<Text, _>(api.clone())
-                .sql(" IN payload::text) > 0 OR position(")
-                .bind::<Text, _>(user.to_string())
-                .sql(" IN payload::text) > 0"),
-        ),
-    )
-    .execute(conn)
-    .await?;
-    Ok(by_aggregate + in_payload)
+    Ok(PurgedUser { subscriptions, usage_records, stripe_keys })
 }

@@ -10,6 +10,7 @@ use jazz_platform::ServiceContext;
 use jazz_platform::audit::AuditEntry;
 use jazz_platform::audit_list::{self, AuditListRequest};
 use jazz_platform::daily::{UtcDay, count, figure};
+use jazz_platform::erasure;
 use jazz_platform::error::Violations;
 use jazz_platform::ids::{parse_id, to_api};
 use jazz_platform::outbox::{self, events};
@@ -85,22 +86,28 @@ impl ContentInternalApi {
             }
             let likes = social::purge_likes(conn, user).await?;
             let entries = saved::purge(conn, user).await?;
-            let items = purge_items(conn, user).await?;
-            forget_item_events(conn, &items).await?;
-            for id in &items {
+            let items = content::purge_owned(conn, user).await?;
+            // The items' past events (their soft deletes name the owner)
+            // go with the user's; each item's final `hard` event follows.
+            let item_ids: Vec<String> = items.iter().map(|id| to_api(*id)).collect();
+            let forgotten = erasure::forget_user(conn, user, &[super::replay::SCOPE_PREFIX], &item_ids).await?;
+            for id in &item_ids {
                 // No user id: the event outlives the purge in content's outbox.
-                let payload = serde_json::json!({"content_id": to_api(*id), "hard": true});
-                outbox::enqueue(conn, events::CONTENT_DELETED, &to_api(*id), payload).await?;
+                let payload = serde_json::json!({"content_id": id, "hard": true});
+                outbox::enqueue(conn, events::CONTENT_DELETED, id, payload).await?;
             }
-            jazz_platform::audit::forget_user(conn, user).await?;
-            let replays = jazz_platform::idempotency::forget_user(conn, super::replay::SCOPE_PREFIX, user).await?;
             // The entry keeps what was erased, not whose it was.
             AuditEntry::new(principal, "USER_PURGE", "generated_content", None)
                 .with_change(
                     None,
-                    Some(
-                        serde_json::json!({"items": items.len(), "likes": likes, "saved": entries, "replays": replays}),
-                    ),
+                    Some(serde_json::json!({
+                        "items": items.len(),
+                        "likes": likes,
+                        "saved": entries,
+                        "replays": forgotten.replays,
+                        "outbox_events": forgotten.outbox_events,
+                        "audit_entries_anonymised": forgotten.audit_entries,
+                    })),
                 )
                 .write(conn)
                 .await?;
@@ -108,23 +115,6 @@ impl ContentInternalApi {
         })
         .await
     }
-}
-
-async fn purge_items(conn: &mut diesel_async::AsyncPgConnection, user: Uuid) -> diesel::QueryResult<Vec<Uuid>> {
-    use crate::schema::generated_content as gc;
-    use diesel::prelude::*;
-    use diesel_async::RunQueryDsl;
-    diesel::delete(gc::table.filter(gc::user_id.eq(user))).returning(gc::id).get_results(conn).await
-}
-
-/// Deletes the past events of purged items (their soft deletes name the
-/// owner), before the purge writes each item's final `hard` event.
-async fn forget_item_events(conn: &mut diesel_async::AsyncPgConnection, items: &[Uuid]) -> diesel::QueryResult<usize> {
-    use diesel::prelude::*;
-    use diesel_async::RunQueryDsl;
-    use jazz_platform::schema::outbox_events as o;
-    let ids: Vec<String> = items.iter().map(|id| to_api(*id)).collect();
-    diesel::delete(o::table.filter(o::aggregate_id.eq_any(ids))).execute(conn).await
 }
 
 #[tonic::async_trait]

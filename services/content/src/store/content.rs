@@ -235,3 +235,9 @@ pub async fn generated_between(
         .load(conn)
         .await
 }
+
+/// Deletes every item `user` owns (their likes and saves go by cascade);
+/// returns their ids.
+pub async fn purge_owned(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<Vec<Uuid>> {
+    diesel::delete(gc::table.filter(gc::user_id.eq(user))).returning(gc::id).get_results(conn).await
+}

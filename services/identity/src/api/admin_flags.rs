@@ -22,8 +22,7 @@ use crate::store::flags as store;
 use crate::store::flags::FlagChanges;
 use jazz_platform::json::struct_to_json;
 
-/// How every identity replay scope starts.
-pub const REPLAY_PREFIX: &str = "identity.";
+use crate::domain::REPLAY_PREFIX;
 
 fn conditions(value: Option<&prost_types::Struct>) -> Result<Option<serde_json::Value>, FieldViolation> {
     match value {

@@ -9,8 +9,7 @@ use uuid::Uuid;
 use crate::store::models::{AccountRow, FlagRecord, ProfileRow, SessionRow, UserRow};
 use jazz_platform::json::json_to_struct;
 
-/// How long a deleted account can be restored before it is purged.
-pub const RETENTION: chrono::Duration = chrono::Duration::days(30);
+use crate::domain::RETENTION;
 
 pub use jazz_platform::fields::timestamp;
 

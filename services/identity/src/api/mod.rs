@@ -24,7 +24,6 @@ mod user;
 mod user_sessions;
 
 pub use auth::AuthApi;
-pub use convert::RETENTION;
 pub use feature_flag::FeatureFlagApi;
 pub use identity_admin::IdentityAdminApi;
 pub use identity_internal::IdentityInternalApi;

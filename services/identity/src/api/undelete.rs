@@ -11,10 +11,11 @@ use jazz_platform::audit::AuditEntry;
 use jazz_platform::ids::to_api;
 use jazz_platform::outbox;
 
-use super::convert::{self, RETENTION, timestamp};
+use super::convert::{self, timestamp};
 use super::signin::record_failure;
 use super::support::{check_throttle, open_session, verify_password, violation};
 use super::user::UserApi;
+use crate::domain::RETENTION;
 use crate::domain::email::Email;
 use crate::domain::password_policy::check_presented;
 use crate::error::IdentityError;

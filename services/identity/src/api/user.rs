@@ -107,7 +107,7 @@ impl UserApi {
                 .with_change(Some(before.audit_json()), Some(serde_json::json!({ "revoked_sessions": revoked })))
                 .write(conn)
                 .await?;
-            let purge_time = after.deleted_at.map(|at| at + convert::RETENTION);
+            let purge_time = after.deleted_at.map(|at| at + crate::domain::RETENTION);
             let payload = serde_json::json!({ "user_id": to_api(user_id), "purge_time": purge_time });
             jazz_platform::outbox::enqueue(
                 conn,

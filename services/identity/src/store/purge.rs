@@ -1,14 +1,13 @@
 //! The hard delete of an account past its retention window: the user row
-//! (profile, sessions, accounts and user-bound tokens go with it by
+//! (profile, sessions, accounts, tier and user-bound tokens go with it by
 //! `ON DELETE CASCADE`), the rows keyed only by email (sign-in attempts,
-//! tokens without a user), the user's past outbox events, and the user's
-//! traces in the audit log (the entries stay, with user, client and
-//! before/after data cleared).
+//! tokens without a user), and the platform tables' traces (past outbox
+//! events, replay rows, the audit log's policy) through
+//! `jazz_platform::erasure`.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use jazz_platform::schema::{audit_logs as l, outbox_events as o};
 use uuid::Uuid;
 
 use crate::schema::{sign_in_attempts as a, users as u, verification_tokens as t};
@@ -27,32 +26,16 @@ pub async fn next_expired(conn: &mut AsyncPgConnection, cutoff: DateTime<Utc>) -
         .optional()
 }
 
-/// Erases the user `id` (with `email`); returns how many audit entries were
-/// cleared.
-pub async fn erase(conn: &mut AsyncPgConnection, id: Uuid, email: &str) -> QueryResult<usize> {
+/// Erases the user `id` (with `email`): their sign-in attempts, one-time
+/// secrets and the user row (profile, sessions and tier go by cascade),
+/// and the platform tables' traces ([`jazz_platform::erasure`]); returns
+/// how many audit entries were anonymised.
+pub async fn erase(conn: &mut AsyncPgConnection, id: Uuid, email: &str, replay_prefix: &str) -> QueryResult<usize> {
     diesel::delete(a::table.filter(a::email.eq(email))).execute(conn).await?;
     diesel::delete(t::table.filter(t::identifier.eq(email))).execute(conn).await?;
-    let api_id = jazz_platform::ids::to_api(id);
-    let about_user = l::user_id.eq(id).or(l::entity.eq("users").and(l::entity_id.eq(&api_id)));
-    // Entries about the user keep action, entity and time; the user's id,
-    // address, agent and before/after data (which hold the email) go.
-    let cleared = diesel::update(l::table.filter(about_user))
-        .set((
-            l::user_id.eq(None::<Uuid>),
-            l::old_data.eq(None::<serde_json::Value>),
-            l::new_data.eq(None::<serde_json::Value>),
-            l::ip_address.eq(None::<String>),
-            l::user_agent.eq(None::<String>),
-        ))
-        .execute(conn)
-        .await?;
-    diesel::update(l::table.filter(l::entity.eq("users")).filter(l::entity_id.eq(&api_id)))
-        .set(l::entity_id.eq(None::<String>))
-        .execute(conn)
-        .await?;
-    // Its past events (sign-up, deletion, queued mails) name the user too;
-    // the USER_PURGED event the caller writes next is all that must remain.
-    diesel::delete(o::table.filter(o::aggregate_id.eq(&api_id))).execute(conn).await?;
+    // Past events (sign-up, deletion, queued mails) name the user too; the
+    // USER_PURGED event the caller writes next is all that must remain.
+    let forgotten = jazz_platform::erasure::forget_user(conn, id, &[replay_prefix], &[]).await?;
     diesel::delete(u::table.find(id)).execute(conn).await?;
-    Ok(cleared)
+    Ok(forgotten.audit_entries)
 }

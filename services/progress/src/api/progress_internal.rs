@@ -9,14 +9,14 @@
 use diesel_async::AsyncConnection as _;
 use jazz_contract::jazz::progress::v1::progress_internal_service_server::ProgressInternalService;
 use jazz_contract::jazz::progress::v1::*;
-use jazz_platform::audit::{self, AuditEntry};
+use jazz_platform::audit::AuditEntry;
 use jazz_platform::audit_list::{self, AuditListRequest};
 use jazz_platform::error::Violations;
 use jazz_platform::ids::{parse_id, to_api};
 use jazz_platform::outbox::{self, events};
 use jazz_platform::page_token::PageSigner;
 use jazz_platform::principal::principal_of;
-use jazz_platform::{Principal, ServiceContext, idempotency};
+use jazz_platform::{Principal, ServiceContext};
 use serde_json::json;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -67,8 +67,7 @@ impl ProgressInternalApi {
                 return Ok(PurgeUserResponse { duplicate: true });
             }
             let purged = erasure::purge_user(conn, user).await?;
-            let replays = idempotency::forget_user(conn, replay::SCOPE_PREFIX, user).await?;
-            let audit_rows = audit::forget_user(conn, user).await?;
+            let forgotten = jazz_platform::erasure::forget_user(conn, user, &[replay::SCOPE_PREFIX], &[]).await?;
             // The entry names the event, never the user: afterwards no row
             // here holds the user's id.
             with_event(AuditEntry::new(principal, "USER_PURGE", "practice_sessions", None), &event_id)
@@ -79,8 +78,9 @@ impl ProgressInternalApi {
                         "practice_records": purged.practice_records,
                         "progress_records": purged.progress_records,
                         "reviews": purged.reviews,
-                        "replays": replays,
-                        "audit_entries_anonymised": audit_rows,
+                        "replays": forgotten.replays,
+                        "outbox_events": forgotten.outbox_events,
+                        "audit_entries_anonymised": forgotten.audit_entries,
                     })),
                 )
                 .write(conn)
