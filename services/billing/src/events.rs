@@ -16,7 +16,7 @@ use jazz_platform::peer::{Peer, describe};
 use jazz_platform::relay::{Deliver, OutboxEvent};
 use serde_json::json;
 
-use crate::api::View;
+use crate::domain::subscription::View;
 use crate::domain::tier::Tier;
 
 /// Billing's relay delivery.

@@ -18,9 +18,10 @@ use jazz_platform::page_token::PageSigner;
 use jazz_platform::principal::principal_of;
 use tonic::{Request, Response, Status};
 
-use super::account::{View, catalogue, subscription_of};
+use super::account::{catalogue, subscription_of};
 use super::payments::Payments;
 use super::{cancel, checkout, convert, page};
+use crate::domain::subscription::View;
 use crate::domain::tier::Tier;
 use crate::error::BillingError;
 use crate::store::usage;

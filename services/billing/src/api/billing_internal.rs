@@ -20,9 +20,10 @@ use jazz_platform::outbox::{events, mark_processed};
 use jazz_platform::principal::principal_of;
 use tonic::{Request, Response, Status};
 
-use super::account::{View, catalogue, ensure_subscription};
+use super::account::{catalogue, ensure_subscription};
 use super::payments::Payments;
 use super::{audit_list, convert, purge, quota, stripe_webhook};
+use crate::domain::subscription::View;
 use crate::error::BillingError;
 use crate::store::subscriptions;
 

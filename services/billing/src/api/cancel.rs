@@ -12,8 +12,9 @@ use jazz_platform::{DbPool, Principal};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::account::{View, catalogue, subscription_of};
+use super::account::{catalogue, subscription_of};
 use super::payments::{Payments, reserve_key};
+use crate::domain::subscription::View;
 use crate::error::BillingError;
 use crate::store::{stripe_keys, subscriptions};
 

@@ -31,9 +31,10 @@ use serde_json::json;
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
-use super::account::{View, catalogue, subscription_of};
+use super::account::{catalogue, subscription_of};
 use super::convert;
 use super::payments::{Payments, reserve_key};
+use crate::domain::subscription::View;
 use crate::domain::tier::Tier;
 use crate::error::BillingError;
 use crate::store::{stripe_keys, subscriptions};

@@ -5,9 +5,9 @@ use jazz_contract::jazz::billing::v1::{
 };
 use jazz_platform::ids::to_api;
 
-use super::account::View;
 use crate::domain::catalogue::{Catalogue, Limit, Plan};
 use crate::domain::quota::remaining;
+use crate::domain::subscription::View;
 
 pub use jazz_platform::fields::{from_timestamp, timestamp};
 

@@ -14,7 +14,6 @@ mod purge;
 mod quota;
 mod stripe_webhook;
 
-pub use account::View;
 pub use billing::BillingApi;
 pub use billing_internal::BillingInternalApi;
 pub use payments::Payments;

@@ -16,9 +16,10 @@ use jazz_platform::{DbPool, Principal};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::account::{View, catalogue, subscription_of};
+use super::account::{catalogue, subscription_of};
 use crate::domain::quota::{Decision, decide};
 use crate::domain::request;
+use crate::domain::subscription::View;
 use crate::error::BillingError;
 use crate::store::models::{NewUsage, UsageRow};
 use crate::store::{subscriptions, usage};

@@ -20,9 +20,10 @@ use jazz_platform::{DbPool, Principal};
 use secrecy::ExposeSecret as _;
 use serde_json::json;
 
-use super::account::{View, catalogue};
+use super::account::catalogue;
 use super::payments::Payments;
 use crate::domain::catalogue::Catalogue;
+use crate::domain::subscription::View;
 use crate::domain::tier::Status;
 use crate::error::BillingError;
 use crate::events;

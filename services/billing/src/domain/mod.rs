@@ -7,4 +7,5 @@ pub mod period;
 pub mod quota;
 pub mod redirect;
 pub mod request;
+pub mod subscription;
 pub mod tier;
