@@ -13,19 +13,6 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 use uuid::Uuid;
 
-/// Methods that try credentials or create accounts: limited per address
-/// far more tightly than the rest.
-pub const CREDENTIAL_METHODS: &[&str] = &[
-    "/jazz.identity.v1.AuthService/SignIn",
-    "/jazz.identity.v1.AuthService/SignUp",
-    "/jazz.identity.v1.AuthService/SignInWithMagicLink",
-    "/jazz.identity.v1.AuthService/RequestMagicLink",
-    "/jazz.identity.v1.AuthService/RequestPasswordReset",
-    "/jazz.identity.v1.AuthService/ResetPassword",
-    "/jazz.identity.v1.AuthService/VerifyEmail",
-    "/jazz.identity.v1.UserService/UndeleteMe",
-];
-
 /// Rates, each a sustained rate plus a burst.
 #[derive(Debug, Clone, Copy)]
 pub struct RateLimits {
@@ -89,7 +76,7 @@ impl RateLimiters {
     pub fn check_address(&self, path: &str, ip: Option<IpAddr>) -> Result<(), Status> {
         let Some(ip) = ip else { return Ok(()) };
         self.per_ip.check_key(&ip).map_err(|not_until| self.refuse(not_until.wait_time_from(self.clock.now())))?;
-        if CREDENTIAL_METHODS.contains(&path) {
+        if crate::routes::access::credential(path) {
             self.credentials
                 .check_key(&ip)
                 .map_err(|not_until| self.refuse(not_until.wait_time_from(self.clock.now())))?;
