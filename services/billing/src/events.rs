@@ -12,8 +12,8 @@ use jazz_platform::PrincipalKey;
 use jazz_platform::config::PeerUrls;
 use jazz_platform::ids::to_api;
 use jazz_platform::outbox::{self, events};
-use jazz_platform::peer::{Peer, describe};
-use jazz_platform::relay::{Deliver, OutboxEvent};
+use jazz_platform::peer::Peer;
+use jazz_platform::relay::{Deliver, OutboxEvent, Undelivered};
 use serde_json::json;
 
 use crate::domain::subscription::View;
@@ -31,7 +31,7 @@ impl BillingEvents {
         Self { identity: Peer::new("identity", &peers.identity, "billing", key) }
     }
 
-    async fn subscription_changed(&self, event: &OutboxEvent) -> Result<(), String> {
+    async fn subscription_changed(&self, event: &OutboxEvent) -> Result<(), Undelivered> {
         let tier = event.payload.get("effective_tier").and_then(serde_json::Value::as_str).and_then(Tier::parse);
         let Some(tier) = tier else {
             // Billing wrote it itself: a payload without a known tier is a
@@ -50,13 +50,13 @@ impl BillingEvents {
             .handle_subscription_changed(request)
             .await
             .map(drop)
-            .map_err(|status| describe("identity.HandleSubscriptionChanged", &status))
+            .map_err(|status| Undelivered::from_status("identity.HandleSubscriptionChanged", &status))
     }
 }
 
 #[tonic::async_trait]
 impl Deliver for BillingEvents {
-    async fn deliver(&self, event: &OutboxEvent) -> Result<(), String> {
+    async fn deliver(&self, event: &OutboxEvent) -> Result<(), Undelivered> {
         match event.event_type.as_str() {
             events::SUBSCRIPTION_CHANGED => self.subscription_changed(event).await,
             other => {

@@ -17,8 +17,8 @@ use jazz_platform::PrincipalKey;
 use jazz_platform::config::PeerUrls;
 use jazz_platform::ids::to_api;
 use jazz_platform::outbox::events;
-use jazz_platform::peer::{Peer, describe};
-use jazz_platform::relay::{Deliver, OutboxEvent};
+use jazz_platform::peer::Peer;
+use jazz_platform::relay::{Deliver, OutboxEvent, Undelivered};
 
 /// Content's receivers.
 pub struct ContentEvents {
@@ -40,7 +40,7 @@ impl ContentEvents {
 
 #[tonic::async_trait]
 impl Deliver for ContentEvents {
-    async fn deliver(&self, event: &OutboxEvent) -> Result<(), String> {
+    async fn deliver(&self, event: &OutboxEvent) -> Result<(), Undelivered> {
         match event.event_type.as_str() {
             events::CONTENT_DELETED if is_purge(event) => {
                 let request = self.progress.request(HandleContentDeletedRequest {
@@ -52,7 +52,7 @@ impl Deliver for ContentEvents {
                     .handle_content_deleted(request)
                     .await
                     .map(drop)
-                    .map_err(|status| describe("progress.HandleContentDeleted", &status))
+                    .map_err(|status| Undelivered::from_status("progress.HandleContentDeleted", &status))
             }
             // No receiver: delivered means "nobody else needs it".
             _ => Ok(()),

@@ -24,8 +24,8 @@ use jazz_platform::PrincipalKey;
 use jazz_platform::config::PeerUrls;
 use jazz_platform::ids::to_api;
 use jazz_platform::outbox::events;
-use jazz_platform::peer::{Peer, describe};
-use jazz_platform::relay::{Deliver, OutboxEvent};
+use jazz_platform::peer::Peer;
+use jazz_platform::relay::{Deliver, OutboxEvent, Undelivered};
 use tonic::Status;
 use tonic::transport::Channel;
 
@@ -43,9 +43,10 @@ fn channel(peer: &Peer) -> Result<Channel, String> {
     peer.channel().ok_or_else(|| format!("{}: no usable URL", peer.name()))
 }
 
-/// A delivery outcome: OK is delivered; anything else is retried.
-fn outcome<T>(receiver: &str, result: Result<T, Status>) -> Result<(), String> {
-    result.map(drop).map_err(|status| describe(receiver, &status))
+/// A delivery outcome: OK is delivered; INVALID_ARGUMENT is a rejection;
+/// anything else (UNIMPLEMENTED included: an older receiver) is retried.
+fn outcome<T>(receiver: &str, result: Result<T, Status>) -> Result<(), Undelivered> {
+    result.map(drop).map_err(|status| Undelivered::from_status(receiver, &status))
 }
 
 impl IdentityEvents {
@@ -61,7 +62,7 @@ impl IdentityEvents {
         }
     }
 
-    async fn purged(&self, event: &OutboxEvent) -> Result<(), String> {
+    async fn purged(&self, event: &OutboxEvent) -> Result<(), Undelivered> {
         let event_id = to_api(event.id);
         let user_id = event.aggregate_id.clone();
         let mut billing = BillingInternalServiceClient::new(channel(&self.billing)?);
@@ -75,7 +76,7 @@ impl IdentityEvents {
         let (billing, content, progress) = tokio::join!(billing, content, progress);
         // Receivers apply an event id once, so retrying all three after one
         // failure is safe.
-        let failures: Vec<String> = [
+        let failures: Vec<Undelivered> = [
             outcome("billing.PurgeUser", billing),
             outcome("content.PurgeUser", content),
             outcome("progress.PurgeUser", progress),
@@ -83,13 +84,19 @@ impl IdentityEvents {
         .into_iter()
         .filter_map(Result::err)
         .collect();
-        if failures.is_empty() { Ok(()) } else { Err(failures.join("; ")) }
+        // A purge must happen: one receiver's rejection does not stop the
+        // others' retries, so the event stays pending until all take it.
+        match failures.as_slice() {
+            [] => Ok(()),
+            [single] => Err(single.clone()),
+            several => Err(Undelivered::Retry(several.iter().map(Undelivered::reason).collect::<Vec<_>>().join("; "))),
+        }
     }
 }
 
 #[tonic::async_trait]
 impl Deliver for IdentityEvents {
-    async fn deliver(&self, event: &OutboxEvent) -> Result<(), String> {
+    async fn deliver(&self, event: &OutboxEvent) -> Result<(), Undelivered> {
         match event.event_type.as_str() {
             events::USER_CREATED => {
                 let request = self.billing.request(HandleUserCreatedRequest {
@@ -105,7 +112,7 @@ impl Deliver for IdentityEvents {
                 outcome("billing.HandleUserCreated", answer)
             }
             events::USER_PURGED => self.purged(event).await,
-            MAIL_REQUESTED => self.mail.deliver(event).await,
+            MAIL_REQUESTED => self.mail.deliver(event).await.map_err(Undelivered::Retry),
             // No receiver yet: delivered means "nobody else needs it".
             _ => Ok(()),
         }
@@ -119,7 +126,8 @@ mod tests {
     #[test]
     fn only_ok_counts_as_delivered() {
         assert!(outcome::<()>("x", Ok(())).is_ok());
-        assert!(outcome::<()>("x", Err(Status::unimplemented("older release"))).is_err());
-        assert!(outcome::<()>("x", Err(Status::unavailable("down"))).is_err());
+        assert!(matches!(outcome::<()>("x", Err(Status::unimplemented("older release"))), Err(Undelivered::Retry(_))));
+        assert!(matches!(outcome::<()>("x", Err(Status::unavailable("down"))), Err(Undelivered::Retry(_))));
+        assert!(matches!(outcome::<()>("x", Err(Status::invalid_argument("bad"))), Err(Undelivered::Rejected(_))));
     }
 }

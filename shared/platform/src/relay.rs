@@ -1,11 +1,19 @@
 //! The outbox relay: delivers each event written by [`crate::outbox::enqueue`]
 //! to the services that must see it, at least once.
 //!
-//! Rows are claimed with `FOR UPDATE SKIP LOCKED`, so several replicas (or
-//! two relays by accident) never deliver the same event at the same time.
+//! A round claims a batch with one statement (`FOR UPDATE SKIP LOCKED`
+//! inside an `UPDATE … RETURNING`) that moves each claimed event's
+//! `next_attempt_at` a [`LEASE`] ahead and commits at once; then it
+//! delivers, and records each outcome in its own statement. No transaction
+//! spans a network call, several replicas never deliver an event at the
+//! same time, and the lease is the visible deadline after which an event a
+//! crashed relay had claimed is delivered again.
+//!
 //! A failed delivery is retried with exponential backoff (1 s, 2 s, 4 s, …,
-//! at most an hour); after [`MAX_ATTEMPTS`] it is marked `dead` for an
-//! operator to look at. Receivers apply each event id once (the inbox,
+//! at most [`MAX_BACKOFF`]) and never given up: what an event asks for (a
+//! purge, a subscription) must happen once its receiver is back. Only an
+//! event a receiver rejects as invalid ([`Undelivered::Rejected`]) is marked
+//! `dead` for an operator. Receivers apply each event id once (the inbox,
 //! [`crate::outbox::mark_processed`]), so a redelivery changes nothing.
 
 use std::sync::Arc;
@@ -13,19 +21,23 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection as _, RunQueryDsl};
+use diesel::sql_types::{BigInt, Integer};
+use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
 use crate::db::DbPool;
 use crate::schema::outbox_events;
 
-/// Attempts before an event is given up as `dead`.
-pub const MAX_ATTEMPTS: i32 = 12;
 /// Events claimed per round.
 const BATCH: i64 = 50;
+/// How long a claimed event is left to its relay before another may take
+/// it: enough for a batch delivered one by one within the delivery budget.
+pub const LEASE: Duration = Duration::from_secs(300);
+/// The longest wait between two attempts.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
 /// One event as the relay hands it to a [`Deliver`] implementation.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = outbox_events)]
 pub struct OutboxEvent {
     /// The event id (receivers' idempotency key).
@@ -42,72 +54,130 @@ pub struct OutboxEvent {
     pub created_at: DateTime<Utc>,
 }
 
+/// Why an event was not delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Undelivered {
+    /// A receiver could not take it now (down, overloaded, an older
+    /// release): tried again later, for as long as it takes.
+    Retry(String),
+    /// A receiver refused it as invalid: retrying cannot help, so the event
+    /// is marked `dead` for an operator.
+    Rejected(String),
+}
+
+impl From<String> for Undelivered {
+    fn from(reason: String) -> Self {
+        Self::Retry(reason)
+    }
+}
+
+impl From<&str> for Undelivered {
+    fn from(reason: &str) -> Self {
+        Self::Retry(reason.to_owned())
+    }
+}
+
+impl Undelivered {
+    /// The outcome of a receiver's answer `status` to `call`: INVALID_ARGUMENT
+    /// is a rejection, anything else is retried.
+    pub fn from_status(call: &str, status: &tonic::Status) -> Self {
+        let reason = crate::peer::describe(call, status);
+        if status.code() == tonic::Code::InvalidArgument { Self::Rejected(reason) } else { Self::Retry(reason) }
+    }
+
+    /// What went wrong, as one line.
+    pub fn reason(&self) -> &str {
+        match self {
+            Self::Retry(reason) | Self::Rejected(reason) => reason,
+        }
+    }
+}
+
 /// Where a service's events go: one implementation per producing service.
 #[tonic::async_trait]
 pub trait Deliver: Send + Sync + 'static {
-    /// Delivers `event` to every receiver; `Err` (with a short reason, no
-    /// secrets) to retry later. Events nobody consumes return `Ok`.
-    async fn deliver(&self, event: &OutboxEvent) -> Result<(), String>;
+    /// Delivers `event` to every receiver. Events nobody consumes return
+    /// `Ok`. Reasons are short and hold no secrets.
+    async fn deliver(&self, event: &OutboxEvent) -> Result<(), Undelivered>;
 }
 
-/// Runs one round: claims due events, delivers them, records the outcome.
+/// Claims up to a batch of due events for [`LEASE`] (committed at once).
+async fn claim(pool: &DbPool) -> anyhow::Result<Vec<OutboxEvent>> {
+    let mut conn = pool.get().await?;
+    let lease = i64::try_from(LEASE.as_secs()).unwrap_or(300);
+    let claimed = diesel::sql_query(
+        "UPDATE outbox_events SET next_attempt_at = now() + make_interval(secs => $1) \
+          WHERE id IN (SELECT id FROM outbox_events \
+                        WHERE status = 'pending' AND next_attempt_at <= now() \
+                        ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED) \
+          RETURNING id, event_type, aggregate_id, payload, attempts, created_at",
+    )
+    .bind::<BigInt, _>(lease)
+    .bind::<BigInt, _>(BATCH)
+    .load(&mut conn)
+    .await?;
+    Ok(claimed)
+}
+
+/// Records the outcome of one claimed event.
+async fn settle(pool: &DbPool, event: &OutboxEvent, outcome: Result<(), Undelivered>) -> anyhow::Result<()> {
+    let mut conn = pool.get().await?;
+    let attempts = event.attempts + 1;
+    match outcome {
+        Ok(()) => {
+            diesel::update(outbox_events::table.find(event.id))
+                .set((
+                    outbox_events::status.eq("delivered"),
+                    outbox_events::delivered_at.eq(diesel::dsl::now),
+                    outbox_events::attempts.eq(attempts),
+                    outbox_events::last_error.eq(None::<String>),
+                ))
+                .execute(&mut conn)
+                .await?;
+        }
+        Err(undelivered) => {
+            let status = match undelivered {
+                Undelivered::Retry(_) => "pending",
+                Undelivered::Rejected(_) => "dead",
+            };
+            let reason = undelivered.reason();
+            if status == "dead" {
+                tracing::error!(event_id = %event.id, event_type = %event.event_type, attempts, %reason, "event rejected as invalid; marked dead");
+            } else {
+                tracing::warn!(event_id = %event.id, event_type = %event.event_type, attempts, %reason, "event delivery failed; will retry");
+            }
+            let _: usize = diesel::sql_query(
+                "UPDATE outbox_events SET status = $2, attempts = $3, last_error = $4, \
+                        next_attempt_at = now() + make_interval(secs => $5) WHERE id = $1",
+            )
+            .bind::<diesel::sql_types::Uuid, _>(event.id)
+            .bind::<diesel::sql_types::Text, _>(status)
+            .bind::<Integer, _>(attempts)
+            .bind::<diesel::sql_types::Text, _>(reason.chars().take(500).collect::<String>())
+            .bind::<diesel::sql_types::Double, _>(backoff(attempts).as_secs_f64())
+            .execute(&mut conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs one round: claims due events, delivers them, records each outcome.
 /// Returns how many were delivered.
 pub async fn run_once(pool: &DbPool, deliver: &dyn Deliver) -> anyhow::Result<usize> {
-    let mut conn = pool.get().await?;
-    let delivered = conn
-        .transaction(async |conn| {
-            let due: Vec<OutboxEvent> = outbox_events::table
-                .filter(outbox_events::status.eq("pending"))
-                .filter(outbox_events::next_attempt_at.le(diesel::dsl::now))
-                .order(outbox_events::next_attempt_at.asc())
-                .limit(BATCH)
-                .for_update()
-                .skip_locked()
-                .select(OutboxEvent::as_select())
-                .load(conn)
-                .await?;
-            let mut delivered = 0;
-            for event in due {
-                match deliver.deliver(&event).await {
-                    Ok(()) => {
-                        diesel::update(outbox_events::table.find(event.id))
-                            .set((
-                                outbox_events::status.eq("delivered"),
-                                outbox_events::delivered_at.eq(diesel::dsl::now),
-                                outbox_events::attempts.eq(event.attempts + 1),
-                                outbox_events::last_error.eq(None::<String>),
-                            ))
-                            .execute(conn)
-                            .await?;
-                        delivered += 1;
-                    }
-                    Err(reason) => {
-                        let attempts = event.attempts + 1;
-                        let status = if attempts >= MAX_ATTEMPTS { "dead" } else { "pending" };
-                        let backoff = backoff(attempts);
-                        tracing::warn!(event_id = %event.id, event_type = %event.event_type, attempts, %reason, "event delivery failed");
-                        diesel::update(outbox_events::table.find(event.id))
-                            .set((
-                                outbox_events::status.eq(status),
-                                outbox_events::attempts.eq(attempts),
-                                outbox_events::next_attempt_at.eq(Utc::now() + backoff),
-                                outbox_events::last_error.eq(Some(reason.chars().take(500).collect::<String>())),
-                            ))
-                            .execute(conn)
-                            .await?;
-                    }
-                }
-            }
-            Ok::<_, diesel::result::Error>(delivered)
-        })
-        .await?;
+    let mut delivered = 0;
+    for event in claim(pool).await? {
+        let outcome = deliver.deliver(&event).await;
+        delivered += usize::from(outcome.is_ok());
+        settle(pool, &event, outcome).await?;
+    }
     Ok(delivered)
 }
 
-/// 1 s, 2 s, 4 s … doubling per attempt, at most an hour.
-pub fn backoff(attempts: i32) -> chrono::Duration {
-    let exponent = u32::try_from(attempts.clamp(1, 13) - 1).unwrap_or(0);
-    chrono::Duration::seconds(2_i64.pow(exponent).min(3600))
+/// 1 s, 2 s, 4 s … doubling per attempt, at most [`MAX_BACKOFF`].
+pub fn backoff(attempts: i32) -> Duration {
+    let exponent = u32::try_from(attempts.clamp(1, 20) - 1).unwrap_or(0);
+    Duration::from_secs(2_u64.saturating_pow(exponent)).min(MAX_BACKOFF)
 }
 
 /// Starts a relay round before the next tick: a handler that has just
@@ -159,7 +229,18 @@ mod tests {
 
     #[test]
     fn backoff_doubles_and_is_capped() {
-        let seconds: Vec<i64> = [1, 2, 3, 4, 12, 40].iter().map(|a| backoff(*a).num_seconds()).collect();
-        assert_eq!(seconds, [1, 2, 4, 8, 2048, 3600]);
+        let seconds: Vec<u64> = [1, 2, 3, 4, 12, 40].iter().map(|a| backoff(*a).as_secs()).collect();
+        assert_eq!(seconds, [1, 2, 4, 8, 300, 300]);
+    }
+
+    #[test]
+    fn only_an_invalid_argument_is_a_rejection() {
+        let rejected = Undelivered::from_status("x.Y", &tonic::Status::invalid_argument("bad id"));
+        assert!(matches!(rejected, Undelivered::Rejected(_)));
+        for status in
+            [tonic::Status::unavailable("down"), tonic::Status::unimplemented("old"), tonic::Status::internal("x")]
+        {
+            assert!(matches!(Undelivered::from_status("x.Y", &status), Undelivered::Retry(_)));
+        }
     }
 }

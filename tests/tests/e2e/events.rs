@@ -11,7 +11,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use jazz_contract::jazz::identity::v1 as identity_pb;
 use jazz_e2e::Suite;
 use jazz_platform::ServiceName;
-use jazz_platform::relay::{Deliver, OutboxEvent, run_once};
+use jazz_platform::relay::{Deliver, OutboxEvent, Undelivered, run_once};
 use jazz_platform::testing::TestDatabase;
 use uuid::Uuid;
 
@@ -105,13 +105,120 @@ struct Flaky {
 
 #[tonic::async_trait]
 impl Deliver for Flaky {
-    async fn deliver(&self, event: &OutboxEvent) -> Result<(), String> {
+    async fn deliver(&self, event: &OutboxEvent) -> Result<(), Undelivered> {
         tokio::time::sleep(Duration::from_millis(2)).await;
-        let mut seen = self.seen.lock().map_err(|_| "poisoned".to_owned())?;
+        let mut seen = self.seen.lock().map_err(|_| Undelivered::from("poisoned"))?;
         let tries = seen.entry(event.id).or_default();
         *tries += 1;
         if *tries == 1 { Err("receiver down".into()) } else { Ok(()) }
     }
+}
+
+/// Refuses events whose payload says `"bad": true` as invalid, fails the
+/// rest as unreachable, and counts calls.
+#[derive(Default)]
+struct Refusing {
+    calls: Mutex<u32>,
+}
+
+#[tonic::async_trait]
+impl Deliver for Refusing {
+    async fn deliver(&self, event: &OutboxEvent) -> Result<(), Undelivered> {
+        *self.calls.lock().map_err(|_| Undelivered::from("poisoned"))? += 1;
+        if event.payload.get("bad").and_then(serde_json::Value::as_bool) == Some(true) {
+            Err(Undelivered::Rejected("receiver: INVALID_ARGUMENT".into()))
+        } else {
+            Err("receiver: UNAVAILABLE".into())
+        }
+    }
+}
+
+/// Holds each delivery until released, as a relay stuck on a slow receiver.
+struct Stuck {
+    release: tokio::sync::Notify,
+    started: tokio::sync::Notify,
+}
+
+#[tonic::async_trait]
+impl Deliver for Stuck {
+    async fn deliver(&self, _event: &OutboxEvent) -> Result<(), Undelivered> {
+        self.started.notify_one();
+        self.release.notified().await;
+        Ok(())
+    }
+}
+
+async fn relay_pool(db: &TestDatabase) -> anyhow::Result<jazz_platform::DbPool> {
+    let config = jazz_platform::config::DatabaseConfig {
+        url: secrecy::SecretString::from(db.url.clone()),
+        max_connections: 4,
+        acquire_timeout: Duration::from_secs(5),
+    };
+    Ok(jazz_platform::db::pool(&config)?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_retried_without_end_and_only_a_rejection_is_dead() -> anyhow::Result<()> {
+    let db = TestDatabase::migrated(ServiceName::Identity, identity::MIGRATIONS).await?;
+    let mut conn = db.connect().await?;
+    jazz_platform::outbox::enqueue(&mut conn, "test.event", "a", serde_json::json!({ "bad": false })).await?;
+    jazz_platform::outbox::enqueue(&mut conn, "test.event", "b", serde_json::json!({ "bad": true })).await?;
+    let pool = relay_pool(&db).await?;
+    let refusing = Refusing::default();
+    for _ in 0..30 {
+        diesel::sql_query("UPDATE outbox_events SET next_attempt_at = now() WHERE status = 'pending'")
+            .execute(&mut conn)
+            .await?;
+        assert_eq!(run_once(&pool, &refusing).await?, 0);
+    }
+    let state = |aggregate: &str| {
+        format!("SELECT count(*) AS n FROM outbox_events WHERE aggregate_id = '{aggregate}' AND status = $1")
+    };
+    assert_eq!(count(&mut conn, &state("a"), "pending").await?, 1, "30 failures and still pending");
+    assert_eq!(count(&mut conn, &state("b"), "dead").await?, 1, "a rejection is dead at once");
+    assert_eq!(*refusing.calls.lock().map_err(|_| anyhow::anyhow!("poisoned"))?, 31, "the dead event was tried once");
+    let wait = count(
+        &mut conn,
+        "SELECT (extract(epoch FROM next_attempt_at - now()) > 290 AND extract(epoch FROM next_attempt_at - now()) <= 300)::int::bigint AS n FROM outbox_events WHERE aggregate_id = $1",
+        "a",
+    )
+    .await?;
+    assert_eq!(wait, 1, "the backoff is capped at five minutes");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claimed_event_is_left_to_its_relay_until_the_lease_ends() -> anyhow::Result<()> {
+    let db = TestDatabase::migrated(ServiceName::Identity, identity::MIGRATIONS).await?;
+    let mut conn = db.connect().await?;
+    jazz_platform::outbox::enqueue(&mut conn, "test.event", "a", serde_json::json!({})).await?;
+    let pool = relay_pool(&db).await?;
+    let stuck = Arc::new(Stuck { release: tokio::sync::Notify::new(), started: tokio::sync::Notify::new() });
+    let first = tokio::spawn({
+        let (pool, stuck) = (pool.clone(), stuck.clone());
+        async move { run_once(&pool, stuck.as_ref()).await }
+    });
+    stuck.started.notified().await;
+    // The claim is committed before the delivery: no transaction is open,
+    // and a second relay finds nothing due while the lease runs.
+    let open = count(
+        &mut conn,
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE $1",
+        "idle in transaction%",
+    )
+    .await?;
+    assert_eq!(open, 0, "no transaction spans the delivery");
+    let flaky = Flaky::default();
+    assert_eq!(run_once(&pool, &flaky).await?, 0, "leased to the first relay");
+    // The first relay dies (its lease runs out): the event is delivered again.
+    first.abort();
+    diesel::sql_query("UPDATE outbox_events SET next_attempt_at = now()").execute(&mut conn).await?;
+    let retried = Flaky::default();
+    run_once(&pool, &retried).await?; // first attempt fails by design
+    diesel::sql_query("UPDATE outbox_events SET next_attempt_at = now()").execute(&mut conn).await?;
+    assert_eq!(run_once(&pool, &retried).await?, 1);
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM outbox_events WHERE status = $1", "delivered").await?, 1);
+    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
