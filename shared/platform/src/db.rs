@@ -31,10 +31,25 @@ pub static PLATFORM_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../mi
 
 /// Builds the pool. Connections are recycled with the fast method (no
 /// `SELECT 1` per checkout, which cost 35–45% of point-read throughput);
-/// the health task notices a dead server instead.
+/// the health task notices a dead server instead. Each new connection
+/// turns PostgreSQL's JIT off: the planner's cost estimates of the learning
+/// loop's lateral queries cross `jit_above_cost`, and compiling took ~450 ms
+/// of a 600 ms query measured at 100k records (an OLTP service never wins
+/// it back).
 pub fn pool(config: &DatabaseConfig) -> anyhow::Result<DbPool> {
     let mut manager_config = ManagerConfig::default();
     manager_config.recycling_method = RecyclingMethod::Fast;
+    manager_config.custom_setup = Box::new(|url| {
+        let url = url.to_owned();
+        Box::pin(async move {
+            let mut conn = <AsyncPgConnection as diesel_async::AsyncConnection>::establish(&url).await?;
+            diesel::sql_query("SET jit = off")
+                .execute(&mut conn)
+                .await
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            Ok(conn)
+        })
+    });
     let manager =
         AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(config.url.expose_secret(), manager_config);
     let pool = Pool::builder(manager)

@@ -156,3 +156,17 @@ async fn connections_past_the_max_age_are_closed_and_clients_carry_on() -> anyho
     }
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pooled_connections_run_without_postgres_jit() -> anyhow::Result<()> {
+    let db = TestDatabase::migrated(ServiceName::Progress, progress::MIGRATIONS).await?;
+    let pool = jazz_platform::db::pool(&jazz_platform::config::DatabaseConfig {
+        url: SecretString::from(db.url.clone()),
+        max_connections: 1,
+        acquire_timeout: Duration::from_secs(2),
+    })?;
+    let mut conn = pool.get().await?;
+    let lines = jazz_e2e::sql::lines(&mut conn, "SELECT current_setting('jit') AS line").await?;
+    assert_eq!(lines, ["off"], "JIT compiling costs an OLTP query more than it saves");
+    Ok(())
+}

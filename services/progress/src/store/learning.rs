@@ -133,19 +133,23 @@ pub struct CellRow {
     pub recent_average: Option<f64>,
 }
 
-/// The user's practised cells, one grouped query over their records
-/// (`idx_practice_records_user_practiced`); the latest five performances
-/// per cell are picked by a window.
+/// The user's practised cells: totals by one aggregate over
+/// `idx_practice_records_user_cell` (index-only), and each cell's latest
+/// five performances by a short backward scan of the same index.
 pub async fn mastery_cells(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<Vec<CellRow>> {
     diesel::sql_query(
-        "SELECT key, mode, skill_area, sum(time_spent)::bigint AS minutes, max(practiced_at) AS last_practiced_at, \
-                avg(performance) FILTER (WHERE recent <= 5) AS recent_average \
-           FROM (SELECT key, mode, skill_area, time_spent, practiced_at, performance, \
-                        row_number() OVER (PARTITION BY key, mode, skill_area, performance IS NULL \
-                                           ORDER BY practiced_at DESC, id DESC) AS recent \
+        "SELECT c.key, c.mode, c.skill_area, c.minutes, c.last_practiced_at, r.recent_average \
+           FROM (SELECT key, mode, skill_area, sum(time_spent)::bigint AS minutes, \
+                        max(practiced_at) AS last_practiced_at \
                    FROM practice_records \
-                  WHERE user_id = $1 AND key IS NOT NULL AND mode IS NOT NULL AND skill_area IS NOT NULL) r \
-          GROUP BY key, mode, skill_area",
+                  WHERE user_id = $1 AND key IS NOT NULL AND mode IS NOT NULL AND skill_area IS NOT NULL \
+                  GROUP BY key, mode, skill_area) c \
+           CROSS JOIN LATERAL ( \
+                 SELECT avg(performance) AS recent_average \
+                   FROM (SELECT performance FROM practice_records p \
+                          WHERE p.user_id = $1 AND p.key = c.key AND p.mode = c.mode \
+                            AND p.skill_area = c.skill_area AND p.performance IS NOT NULL \
+                          ORDER BY p.practiced_at DESC, p.id DESC LIMIT 5) latest) r",
     )
     .bind::<SqlUuid, _>(user)
     .load(conn)
@@ -180,22 +184,40 @@ pub struct AreaEventRow {
 /// and latest practice — plus one unscored row for an area with no score,
 /// so every practised area appears. One query.
 pub async fn area_history(conn: &mut AsyncPgConnection, user: Uuid, per_area: i64) -> QueryResult<Vec<AreaEventRow>> {
+    // Totals per area by one aggregate; each area's latest scored (and
+    // latest unscored) stretches by short backward scans of
+    // idx_practice_records_user_area / idx_progress_records_user_area_recorded.
     diesel::sql_query(
-        "WITH events AS ( \
-             SELECT skill_area, difficulty, performance AS score, practiced_at AS at, time_spent \
-               FROM practice_records WHERE user_id = $1 AND skill_area IS NOT NULL \
-             UNION ALL \
-             SELECT skill_area, difficulty_level, score, recorded_at, time_spent \
-               FROM progress_records WHERE user_id = $1), \
-         ranked AS ( \
-             SELECT skill_area, difficulty, score, at, \
-                    sum(time_spent) OVER (PARTITION BY skill_area)::bigint AS area_minutes, \
-                    max(at) OVER (PARTITION BY skill_area) AS area_last, \
-                    row_number() OVER (PARTITION BY skill_area, score IS NULL ORDER BY at DESC) AS recent \
-               FROM events) \
-         SELECT skill_area, difficulty, score, at, area_minutes, area_last FROM ranked \
-          WHERE (score IS NOT NULL AND recent <= $2) OR (score IS NULL AND recent = 1) \
-          ORDER BY skill_area, at DESC",
+        "WITH areas AS ( \
+             SELECT skill_area, sum(time_spent)::bigint AS area_minutes, max(at) AS area_last \
+               FROM (SELECT skill_area, time_spent, practiced_at AS at FROM practice_records \
+                      WHERE user_id = $1 AND skill_area IS NOT NULL \
+                     UNION ALL \
+                     SELECT skill_area, time_spent, recorded_at FROM progress_records WHERE user_id = $1) e \
+              GROUP BY skill_area) \
+         SELECT a.skill_area, x.difficulty, x.score, x.at, a.area_minutes, a.area_last \
+           FROM areas a \
+           CROSS JOIN LATERAL ( \
+                 (SELECT difficulty, score, at FROM ( \
+                      (SELECT difficulty, performance AS score, practiced_at AS at FROM practice_records \
+                        WHERE user_id = $1 AND skill_area = a.skill_area AND performance IS NOT NULL \
+                        ORDER BY practiced_at DESC LIMIT $2) \
+                      UNION ALL \
+                      (SELECT difficulty_level, score, recorded_at FROM progress_records \
+                        WHERE user_id = $1 AND skill_area = a.skill_area AND score IS NOT NULL \
+                        ORDER BY recorded_at DESC LIMIT $2)) scored \
+                   ORDER BY at DESC LIMIT $2) \
+                 UNION ALL \
+                 (SELECT difficulty, score, at FROM ( \
+                      (SELECT difficulty, performance AS score, practiced_at AS at FROM practice_records \
+                        WHERE user_id = $1 AND skill_area = a.skill_area AND performance IS NULL \
+                        ORDER BY practiced_at DESC LIMIT 1) \
+                      UNION ALL \
+                      (SELECT difficulty_level, score, recorded_at FROM progress_records \
+                        WHERE user_id = $1 AND skill_area = a.skill_area AND score IS NULL \
+                        ORDER BY recorded_at DESC LIMIT 1)) unscored \
+                   ORDER BY at DESC LIMIT 1)) x \
+          ORDER BY a.skill_area, x.at DESC",
     )
     .bind::<SqlUuid, _>(user)
     .bind::<BigInt, _>(per_area)
