@@ -154,7 +154,7 @@ async fn relay_pool(db: &TestDatabase) -> anyhow::Result<jazz_platform::DbPool> 
         max_connections: 4,
         acquire_timeout: Duration::from_secs(5),
     };
-    Ok(jazz_platform::db::pool(&config)?)
+    jazz_platform::db::pool(&config)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

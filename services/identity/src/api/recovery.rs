@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::auth::AuthApi;
 use super::convert::{self, timestamp};
-use super::signin::record_failure;
+use super::support::record_failure;
 use super::support::{check_throttle, hash_password, open_session, verify_password, violation};
 use crate::domain::email::Email;
 use crate::domain::password_policy::{NewPassword, check_presented};

@@ -3,7 +3,7 @@
 //! is verified for unknown addresses); failures are recorded for the
 //! throttle in their own transaction with a LOGIN_FAILED audit entry.
 
-use diesel_async::{AsyncConnection as _, AsyncPgConnection};
+use diesel_async::AsyncConnection as _;
 use jazz_contract::jazz::identity::v1::{SignInRequest, SignInResponse, SignOutResponse};
 use jazz_platform::Principal;
 use jazz_platform::audit::AuditEntry;
@@ -12,9 +12,7 @@ use uuid::Uuid;
 
 use super::auth::AuthApi;
 use super::convert::{self, timestamp};
-use super::support::{check_throttle, open_session, verify_password, violation};
-use crate::domain::email::Email;
-use crate::domain::password_policy::check_presented;
+use super::support::{open_session, password_account};
 use crate::error::IdentityError;
 use crate::store::models::UserRow;
 use crate::store::{attempts, sessions, users};
@@ -26,21 +24,9 @@ pub async fn sign_in(
     req: SignInRequest,
 ) -> Result<SignInResponse, IdentityError> {
     let SignInRequest { email, password } = req;
-    let email = Email::parse("email", &email).map_err(violation)?;
-    check_presented("password", &password)?;
-    let ip = principal.client_ip.as_deref();
     let mut conn = api.context.pool.get().await?;
-    check_throttle(&mut conn, Some(email.as_str()), ip).await?;
-    let user = users::by_email(&mut conn, email.as_str()).await?;
-    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-    let matched = verify_password(password, stored).await?;
-    let user = match user {
-        Some(user) if matched && user.email_verified.is_some() => user,
-        other => {
-            record_failure(&mut conn, principal, email.as_str(), other.map(|u| u.id)).await?;
-            return Err(IdentityError::InvalidCredentials);
-        }
-    };
+    let (email, user) = password_account(&mut conn, principal, &email, password).await?;
+    let ip = principal.client_ip.as_deref();
     if user.deleted_at.is_some() {
         return Err(IdentityError::AccountDeleted);
     }
@@ -60,24 +46,6 @@ pub async fn sign_in(
         expires_at: Some(timestamp(session.expires)),
         user: Some(convert::user(&user)),
     })
-}
-
-/// Records a failed password attempt and its audit entry.
-pub async fn record_failure(
-    conn: &mut AsyncPgConnection,
-    principal: &Principal,
-    email: &str,
-    user_id: Option<Uuid>,
-) -> Result<(), IdentityError> {
-    let ip = principal.client_ip.as_deref();
-    conn.transaction(async |conn| {
-        attempts::record(conn, Some(email), ip, false).await?;
-        let mut entry = AuditEntry::new(principal, "LOGIN_FAILED", "users", user_id.map(to_api));
-        entry.user_id = user_id.or(principal.user_id);
-        entry.write(conn).await?;
-        Ok::<_, IdentityError>(())
-    })
-    .await
 }
 
 /// SignOut: revokes the calling session.

@@ -1,22 +1,25 @@
 //! Pieces the handlers share: opening a session, the sign-in throttle,
-//! password checks off the runtime, and the validation helpers.
+//! the email-and-password check of SignIn and UndeleteMe (password
+//! hashing off the runtime), failed attempts, and the validation helpers.
 
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use chrono::Utc;
-use diesel_async::AsyncPgConnection;
+use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 use jazz_platform::Principal;
 use jazz_platform::audit::AuditEntry;
 use jazz_platform::error::FieldViolation;
 use jazz_platform::ids::to_api;
 use uuid::Uuid;
 
+use crate::domain::email::Email;
 use crate::domain::password;
+use crate::domain::password_policy::check_presented;
 use crate::domain::token::SecretToken;
 use crate::error::IdentityError;
-use crate::store::models::SessionRow;
-use crate::store::{attempts, sessions};
+use crate::store::models::{SessionRow, UserRow};
+use crate::store::{attempts, sessions, users};
 use jazz_platform::blocking::blocking;
 
 /// How long a session lives.
@@ -106,3 +109,48 @@ pub fn violation(v: FieldViolation) -> IdentityError {
 }
 
 pub use jazz_platform::fields::request_id;
+
+/// Records a failed password attempt and its audit entry.
+pub async fn record_failure(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    email: &str,
+    user_id: Option<Uuid>,
+) -> Result<(), IdentityError> {
+    let ip = principal.client_ip.as_deref();
+    conn.transaction(async |conn| {
+        attempts::record(conn, Some(email), ip, false).await?;
+        let mut entry = AuditEntry::new(principal, "LOGIN_FAILED", "users", user_id.map(to_api));
+        entry.user_id = user_id.or(principal.user_id);
+        entry.write(conn).await?;
+        Ok::<_, IdentityError>(())
+    })
+    .await
+}
+
+/// The account behind `email` and `password`, checked the way SignIn and
+/// UndeleteMe both need: the address parsed, the throttle consulted, the
+/// password verified (a dummy hash for unknown addresses, so every failure
+/// takes about as long), and a failure recorded with its LOGIN_FAILED
+/// entry. An unknown address, a wrong password and an unverified address
+/// are one answer: INVALID_CREDENTIALS.
+pub async fn password_account(
+    conn: &mut AsyncPgConnection,
+    principal: &Principal,
+    email: &str,
+    password: String,
+) -> Result<(Email, UserRow), IdentityError> {
+    let email = Email::parse("email", email).map_err(violation)?;
+    check_presented("password", &password)?;
+    check_throttle(conn, Some(email.as_str()), principal.client_ip.as_deref()).await?;
+    let user = users::by_email(conn, email.as_str()).await?;
+    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+    let matched = verify_password(password, stored).await?;
+    match user {
+        Some(user) if matched && user.email_verified.is_some() => Ok((email, user)),
+        other => {
+            record_failure(conn, principal, email.as_str(), other.map(|u| u.id)).await?;
+            Err(IdentityError::InvalidCredentials)
+        }
+    }
+}

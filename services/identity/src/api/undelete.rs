@@ -12,12 +12,9 @@ use jazz_platform::ids::to_api;
 use jazz_platform::outbox;
 
 use super::convert::{self, timestamp};
-use super::signin::record_failure;
-use super::support::{check_throttle, open_session, verify_password, violation};
+use super::support::{open_session, password_account};
 use super::user::UserApi;
 use crate::domain::RETENTION;
-use crate::domain::email::Email;
-use crate::domain::password_policy::check_presented;
 use crate::error::IdentityError;
 use crate::store::{attempts, users};
 use jazz_platform::outbox::events::USER_UNDELETED;
@@ -29,21 +26,9 @@ pub async fn undelete(
     req: UndeleteMeRequest,
 ) -> Result<UndeleteMeResponse, IdentityError> {
     let UndeleteMeRequest { email, password } = req;
-    let email = Email::parse("email", &email).map_err(violation)?;
-    check_presented("password", &password)?;
-    let ip = principal.client_ip.as_deref();
     let mut conn = api.context.pool.get().await?;
-    check_throttle(&mut conn, Some(email.as_str()), ip).await?;
-    let user = users::by_email(&mut conn, email.as_str()).await?;
-    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-    let matched = verify_password(password, stored).await?;
-    let user = match user {
-        Some(user) if matched && user.email_verified.is_some() => user,
-        other => {
-            record_failure(&mut conn, principal, email.as_str(), other.map(|u| u.id)).await?;
-            return Err(IdentityError::InvalidCredentials);
-        }
-    };
+    let (email, user) = password_account(&mut conn, principal, &email, password).await?;
+    let ip = principal.client_ip.as_deref();
     let window_start = Utc::now() - RETENTION;
     match user.deleted_at {
         None => return Err(IdentityError::NotDeleted),
