@@ -19,7 +19,7 @@ TEST_THREADS ?= 6
 # Where PostgreSQL is: $POSTGRES_URL, the local server, or a private cluster.
 PG = $$(deploy/local/ensure-postgres.sh)
 
-.PHONY: help run stop migrate seed test music-check lint fmt bench tools clean release-contract outside
+.PHONY: help run stop migrate seed test music-check lint lint-rust lint-contract fmt bench tools clean release-contract outside
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -79,9 +79,15 @@ release-contract: $(BUF) ## record the current contract as released (the base of
 fmt: ## format the Rust code
 	cargo fmt --all
 
-lint: $(BUF) $(VENV)/.ready $(BUILD)/bin/kubectl ## rustfmt, clippy (warnings are errors), buf lint, Kubernetes manifests
+lint: lint-rust lint-contract ## rustfmt, clippy (warnings are errors), buf lint + breaking, Kubernetes manifests
+
+# Two halves, so that with `make -j2` (as .ci/run does) clippy runs while
+# the tools the other half needs are installed.
+lint-rust:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+lint-contract: $(BUF) $(VENV)/.ready $(BUILD)/bin/kubectl
 	cd proto && ../$(BUF) lint
 	cd proto && ../$(BUF) breaking --against released/contract-v1.binpb
 	KUBECTL=$(BUILD)/bin/kubectl VENV=$(VENV) deploy/k8s/validate.sh
