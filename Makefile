@@ -103,7 +103,10 @@ outside: $(VENV)/.ready $(WEB) $(CHROMIUM) ## only the outside clients: grpcurl,
 
 music-check: $(VENV)/.ready ## generated MusicXML parsed by music21 matches the engine's own notes
 	rm -rf $(BUILD)/music-samples
-	cargo run --quiet -p jazz-music --example dump_samples -- $(BUILD)/music-samples
+	# Built with the workspace's features (as `cargo test --workspace`), so
+	# the test build is reused rather than a second one made for one crate.
+	cargo build --quiet --workspace --examples
+	$${CARGO_TARGET_DIR:-target}/debug/examples/dump_samples $(BUILD)/music-samples
 	$(PY) services/content/music/scripts/check_musicxml.py $(BUILD)/music-samples
 
 bench: $(VENV)/.ready ## benchmarks (release builds): engine items/s per type; calls/s and latency through the gateway

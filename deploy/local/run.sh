@@ -40,7 +40,9 @@ profile=${PROFILE:-debug}
 cargo_flags=()
 [ "$profile" = release ] && cargo_flags+=(--release)
 echo "==> building ($profile)"
-cargo build --quiet "${cargo_flags[@]}" -p identity -p billing -p content -p progress -p gateway
+# The whole workspace's binaries, so features unify as in `cargo test
+# --workspace` and `make test` reuses that build instead of making another.
+cargo build --quiet "${cargo_flags[@]}" --workspace --bins
 bin="${CARGO_TARGET_DIR:-$root/target}/$profile"
 
 pg=$(deploy/local/ensure-postgres.sh)
