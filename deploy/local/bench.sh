@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make bench`, service part: the whole suite from release binaries
-# (ports 52051-52064, databases jazz_bench_*), seeded, then `loadgen` keeps
+# (ports 22051-22064, below the ephemeral range; databases jazz_bench_*), seeded, then `loadgen` keeps
 # N calls in flight per scenario through the gateway and prints calls per
 # second and latency percentiles.
 # The bench databases are made afresh each run (the demo user's quota and
@@ -10,7 +10,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-export PORT_BASE=52051 DB_PREFIX=jazz_bench RUN_STATE="$root/build/run-bench" RUN_DETACHED=1 PROFILE=release
+export PORT_BASE=22051 DB_PREFIX=jazz_bench RUN_STATE="$root/build/run-bench" RUN_DETACHED=1 PROFILE=release
 # Benchmarks measure the system, not the limiter.
 export RATE_LIMIT_IP_PER_SEC=1000000 RATE_LIMIT_USER_PER_SEC=1000000 LOG_FORMAT=json RUST_LOG=warn
 cargo build --quiet --release -p jazz-e2e --bin loadgen

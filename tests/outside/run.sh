@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The outside-client suite: starts a second copy of the whole system
-# (ports 51051-51064, databases jazz_outside_*, fresh each run) with the
+# (ports 21051-21071, below the kernel's ephemeral range so no outgoing
+# connection can hold one; databases jazz_outside_*, fresh each run) with the
 # real binaries, then drives it only from outside, as apps would:
 #   grpc_web.py          a browser's gRPC-Web call (HTTP/1.1, CORS)
 #   grpcurl_scenario.sh  a learner's day with grpcurl and reflection only
@@ -11,7 +12,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 py="$root/build/venv/bin/python"
-export PORT_BASE=${OUTSIDE_PORT_BASE:-51051} DB_PREFIX=${OUTSIDE_DB_PREFIX:-jazz_outside} RUN_DETACHED=1
+export PORT_BASE=${OUTSIDE_PORT_BASE:-21051} DB_PREFIX=${OUTSIDE_DB_PREFIX:-jazz_outside} RUN_DETACHED=1
 name=${DB_PREFIX#jazz_} # outside: build/run-outside, build/outside-run.log
 export RUN_STATE="$root/build/run-$name"
 # The browser test serves the web client from this origin.

@@ -7,6 +7,7 @@
 //! request, one call here and a mapping of [`AuditListError`] into its own
 //! error enum.
 
+use crate::page_token::last_of_page;
 use chrono::{DateTime, Utc};
 use jazz_contract::jazz::common::v1::AuditLogEntry;
 use prost_types::Timestamp;
@@ -123,12 +124,9 @@ pub async fn list_page(
     let filter = AuditFilter { user_id: user, start, end: end.unwrap_or_else(Utc::now), after };
     let mut conn = pool.get().await.map_err(StoreError::from)?;
     let mut rows = crate::audit::list(&mut conn, filter, size + 1).await.map_err(StoreError::from)?;
-    let size = usize::try_from(size).unwrap_or(0);
-    let more = rows.len() > size;
-    rows.truncate(size);
-    let next_page_token = match rows.last() {
-        Some(last) if more => tokens.encode(&binding, last.created_at, last.id),
-        _ => String::new(),
+    let next_page_token = match last_of_page(&mut rows, size) {
+        Some(last) => tokens.encode(&binding, last.created_at, last.id),
+        None => String::new(),
     };
     Ok(AuditListPage { entries: rows.into_iter().map(|row| entry(row, service)).collect(), next_page_token })
 }

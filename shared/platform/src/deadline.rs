@@ -56,10 +56,10 @@ fn parse_grpc_timeout(value: &str) -> Option<Duration> {
 }
 
 impl Deadline {
-    /// The deadline of `request`, received now: its `grpc-timeout`, at most
-    /// `limit` (the server's request timeout).
-    pub fn of<T>(request: &Request<T>, limit: Duration) -> Self {
-        Self::within(grpc_timeout(request.metadata()).map_or(limit, |timeout| timeout.min(limit)))
+    /// The deadline of a call received now that asked for `asked` (its
+    /// `grpc-timeout`), at most `limit` (the server's request timeout).
+    fn capped(asked: Option<Duration>, limit: Duration) -> Self {
+        Self::within(asked.map_or(limit, |timeout| timeout.min(limit)))
     }
 
     /// The deadline of the call this task serves (set by [`DeadlineLayer`]
@@ -135,7 +135,7 @@ where
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let asked = request.headers().get("grpc-timeout").and_then(|v| v.to_str().ok()).and_then(parse_grpc_timeout);
-        let deadline = Deadline::within(asked.map_or(self.limit, |timeout| timeout.min(self.limit)));
+        let deadline = Deadline::capped(asked, self.limit);
         CURRENT.scope(deadline, self.inner.call(request))
     }
 }
@@ -168,9 +168,7 @@ mod tests {
 
     #[test]
     fn the_budget_is_capped_and_a_reserve_kept() {
-        let mut request = Request::new(());
-        request.metadata_mut().insert("grpc-timeout", tonic::metadata::MetadataValue::from_static("60S"));
-        let deadline = Deadline::of(&request, Duration::from_secs(10));
+        let deadline = Deadline::capped(Some(Duration::from_secs(60)), Duration::from_secs(10));
         assert!(deadline.remaining() <= Duration::from_secs(10));
         assert!(deadline.for_work() <= Duration::from_millis(9_800));
         assert!(deadline.for_work() > Duration::from_secs(9));

@@ -71,8 +71,30 @@ impl PageSigner {
     }
 }
 
+/// Keyset pages read one row more than they show, to know whether another
+/// page follows: cuts `rows` (read with a limit of `size + 1`) to `size` and
+/// answers the last row shown when there is a next page, the row its token
+/// is made from.
+pub fn last_of_page<T>(rows: &mut Vec<T>, size: i64) -> Option<&T> {
+    let size = usize::try_from(size).unwrap_or(0);
+    let more = rows.len() > size;
+    rows.truncate(size);
+    if more { rows.last() } else { None }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_page_is_cut_to_its_size_and_names_its_last_row_only_when_more_follow() {
+        let mut more = vec![1, 2, 3];
+        assert_eq!(super::last_of_page(&mut more, 2), Some(&2));
+        assert_eq!(more, [1, 2]);
+        let mut exact = vec![1, 2];
+        assert_eq!(super::last_of_page(&mut exact, 2), None);
+        assert_eq!(exact, [1, 2]);
+        assert_eq!(super::last_of_page(&mut Vec::<i32>::new(), 0), None);
+    }
+
     use super::*;
 
     #[test]

@@ -229,12 +229,7 @@ async fn two_relays_at_once_deliver_each_event_once_after_a_retry() -> anyhow::R
         jazz_platform::outbox::enqueue(&mut conn, "test.event", &format!("row-{i}"), serde_json::json!({ "i": i }))
             .await?;
     }
-    let config = jazz_platform::config::DatabaseConfig {
-        url: secrecy::SecretString::from(db.url.clone()),
-        max_connections: 4,
-        acquire_timeout: Duration::from_secs(5),
-    };
-    let pool = jazz_platform::db::pool(&config)?;
+    let pool = relay_pool(&db).await?;
     let flaky = Arc::new(Flaky::default());
     // Make every failed event due again at once, then run two relays side by side.
     for _ in 0..10 {

@@ -13,6 +13,7 @@ use jazz_platform::Principal;
 use jazz_platform::audit::AuditEntry;
 use jazz_platform::error::{FieldViolation, StoreError, Violations};
 use jazz_platform::ids::{parse_id, to_api};
+use jazz_platform::page_token::last_of_page;
 use uuid::Uuid;
 
 use super::auth::AuthApi;
@@ -184,16 +185,14 @@ pub async fn list(
     };
     let mut conn = api.context.pool.get().await?;
     let mut rows = accounts::list(&mut conn, user_id, after, size + 1).await?;
-    let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > size;
-    rows.truncate(usize::try_from(size).unwrap_or(0));
-    let next_page_token = match rows.last() {
-        Some(last) if more => page::encode(
+    let next_page_token = match last_of_page(&mut rows, size) {
+        Some(last) => page::encode(
             &api.context,
             "accounts",
             &owner,
             &[&last.created_at.timestamp_micros().to_string(), &to_api(last.id)],
         ),
-        _ => String::new(),
+        None => String::new(),
     };
     Ok(ListAccountsResponse { accounts: rows.iter().map(convert::account).collect(), next_page_token })
 }

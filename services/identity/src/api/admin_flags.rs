@@ -11,6 +11,7 @@ use jazz_contract::jazz::identity::v1::{
 };
 use jazz_platform::audit::AuditEntry;
 use jazz_platform::error::{FieldViolation, StoreError, Violations};
+use jazz_platform::page_token::last_of_page;
 use jazz_platform::replay::Replay;
 use jazz_platform::{Principal, ServiceContext};
 
@@ -173,11 +174,9 @@ pub async fn list(
             Ok::<_, IdentityError>(rows)
         })
         .await?;
-    let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > size;
-    rows.truncate(usize::try_from(size).unwrap_or(0));
-    let next_page_token = match rows.last() {
-        Some(last) if more => page::encode(context, "flags", "", &[&last.name]),
-        _ => String::new(),
+    let next_page_token = match last_of_page(&mut rows, size) {
+        Some(last) => page::encode(context, "flags", "", &[&last.name]),
+        None => String::new(),
     };
     Ok(ListFeatureFlagsResponse { flags: rows.iter().map(convert::flag).collect(), next_page_token })
 }

@@ -131,7 +131,8 @@ impl IdentityAdminService for IdentityAdminApi {
         request: Request<GetUserAuditTrailRequest>,
     ) -> Result<Response<GetUserAuditTrailResponse>, Status> {
         let principal = service(&request)?;
-        let deadline = Deadline::of(&request, self.context.config.limits.request_timeout);
+        // The server's DeadlineLayer made the caller's deadline current.
+        let deadline = Deadline::current_or(self.context.config.limits.request_timeout);
         reply(self.trail.read(&principal, deadline, request.into_inner()).await)
     }
 }

@@ -10,6 +10,7 @@ use jazz_contract::jazz::identity::v1::{
 use jazz_platform::Principal;
 use jazz_platform::audit::AuditEntry;
 use jazz_platform::ids::{parse_id, to_api};
+use jazz_platform::page_token::last_of_page;
 use uuid::Uuid;
 
 use super::user::UserApi;
@@ -38,11 +39,9 @@ pub async fn list(
     let after = if page_token.is_empty() { None } else { Some(decode_token(api, user_id, &page_token)?) };
     let mut conn = api.context.pool.get().await?;
     let mut rows = sessions::list_live(&mut conn, user_id, after, size + 1).await?;
-    let more = rows.len() as i64 > size;
-    rows.truncate(usize::try_from(size).unwrap_or(0));
-    let next_page_token = match rows.last() {
-        Some(last) if more => encode_token(api, user_id, last.last_seen_at, last.id),
-        _ => String::new(),
+    let next_page_token = match last_of_page(&mut rows, size) {
+        Some(last) => encode_token(api, user_id, last.last_seen_at, last.id),
+        None => String::new(),
     };
     let sessions = rows.iter().map(|row| convert::session(row, principal.session_id)).collect();
     Ok(ListSessionsResponse { sessions, next_page_token })

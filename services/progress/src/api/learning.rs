@@ -14,6 +14,7 @@ use jazz_platform::Principal;
 use jazz_platform::audit::AuditEntry;
 use jazz_platform::error::{FieldViolation, Violations};
 use jazz_platform::ids::{parse_id, to_api};
+use jazz_platform::page_token::last_of_page;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -95,10 +96,8 @@ pub async fn review_queue(
     let mut rows = store::review_page(&mut conn, me, last_day, after, size + 1).await?;
     let total_due = store::due_count(&mut conn, me, today).await?;
     drop(conn);
-    let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > size;
-    rows.truncate(usize::try_from(size).unwrap_or(0));
-    let next_page_token = match rows.last() {
-        Some(last) if more => api.pages.encode(
+    let next_page_token = match last_of_page(&mut rows, size) {
+        Some(last) => api.pages.encode(
             &binding,
             &[
                 last.due_on.to_string(),
@@ -106,7 +105,7 @@ pub async fn review_queue(
                 to_api(last.generated_content_id),
             ],
         ),
-        _ => String::new(),
+        None => String::new(),
     };
     // Items content no longer shows the learner (made private, deleted and
     // not yet purged) are left out of the page.

@@ -13,7 +13,7 @@ use jazz_platform::daily::UtcDay;
 use jazz_platform::error::{FieldViolation, Violations};
 use jazz_platform::fields::{page_size_within, time, timestamp};
 use jazz_platform::json::{json_to_struct, struct_to_json};
-use jazz_platform::page_token::PageSigner;
+use jazz_platform::page_token::{PageSigner, last_of_page};
 use jazz_platform::principal::principal_of;
 use tonic::{Request, Response, Status};
 
@@ -95,9 +95,7 @@ impl MetricsAdminApi {
         let (points, last) = match width {
             None => {
                 let mut rows = store::points(&mut conn, &range, after, size + 1).await?;
-                let more = rows.len() > usize::try_from(size).unwrap_or(usize::MAX);
-                rows.truncate(usize::try_from(size).unwrap_or(usize::MAX));
-                let last = more.then(|| rows.last().map(|r| (r.recorded_at, r.id))).flatten();
+                let last = last_of_page(&mut rows, size).map(|r| (r.recorded_at, r.id));
                 let points = rows
                     .into_iter()
                     .map(|r| MetricPoint {
@@ -116,9 +114,7 @@ impl MetricsAdminApi {
                 }
                 let seconds = width.as_seconds_f64();
                 let mut rows = store::buckets(&mut conn, &range, seconds, aggregate, size + 1).await?;
-                let more = rows.len() > usize::try_from(size).unwrap_or(usize::MAX);
-                rows.truncate(usize::try_from(size).unwrap_or(usize::MAX));
-                let last = more.then(|| rows.last().map(|r| (r.start, uuid::Uuid::nil()))).flatten();
+                let last = last_of_page(&mut rows, size).map(|r| (r.start, uuid::Uuid::nil()));
                 let points = rows
                     .into_iter()
                     .map(|r| MetricPoint {
@@ -144,12 +140,9 @@ impl MetricsAdminApi {
         };
         let mut conn = self.context.pool.get().await?;
         let mut rows = store::names(&mut conn, after.as_deref(), size + 1).await?;
-        let more = rows.len() > usize::try_from(size).unwrap_or(usize::MAX);
-        rows.truncate(usize::try_from(size).unwrap_or(usize::MAX));
-        let next_page_token = match rows.last() {
-            Some((name, _)) if more => self.pages.encode("metric-names", std::slice::from_ref(name)),
-            _ => String::new(),
-        };
+        let next_page_token = last_of_page(&mut rows, size)
+            .map(|(name, _)| self.pages.encode("metric-names", std::slice::from_ref(name)))
+            .unwrap_or_default();
         let metrics =
             rows.into_iter().map(|(name, last)| MetricInfo { name, last_recorded_at: last.map(timestamp) }).collect();
         Ok(ListMetricNamesResponse { metrics, next_page_token })

@@ -14,6 +14,7 @@ use jazz_contract::jazz::progress::v1::{
 use jazz_platform::audit::AuditEntry;
 use jazz_platform::error::Violations;
 use jazz_platform::ids::{new_id, parse_optional_id, to_api};
+use jazz_platform::page_token::last_of_page;
 use jazz_platform::principal::principal_of;
 use jazz_platform::{Principal, ServiceContext};
 use tonic::{Request, Response, Status};
@@ -132,11 +133,9 @@ async fn list(
     let mut conn = api.context.pool.get().await?;
     let filter = ProgressFilter { user: me, skill_area: area, start, end, after };
     let mut rows = store::list(&mut conn, filter, size + 1).await?;
-    let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > size;
-    rows.truncate(usize::try_from(size).unwrap_or(0));
-    let next_page_token = match rows.last() {
-        Some(last) if more => page::token(&api.pages, &binding, last.recorded_at, last.id),
-        _ => String::new(),
+    let next_page_token = match last_of_page(&mut rows, size) {
+        Some(last) => page::token(&api.pages, &binding, last.recorded_at, last.id),
+        None => String::new(),
     };
     Ok(ListProgressRecordsResponse { records: rows.iter().map(convert::progress).collect(), next_page_token })
 }

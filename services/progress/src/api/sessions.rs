@@ -11,6 +11,7 @@ use jazz_platform::Principal;
 use jazz_platform::audit::AuditEntry;
 use jazz_platform::error::Violations;
 use jazz_platform::ids::{new_id, parse_id, to_api};
+use jazz_platform::page_token::last_of_page;
 use uuid::Uuid;
 
 use super::practice::PracticeApi;
@@ -160,14 +161,12 @@ pub async fn list(
     let after = page::position(&api.pages, &binding, &page_token)?;
     let mut conn = api.context.pool.get().await?;
     let mut rows = store::list_sessions(&mut conn, SessionFilter { user: me, start, end, after }, size + 1).await?;
-    let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > size;
-    rows.truncate(usize::try_from(size).unwrap_or(0));
+    let next_page_token = match last_of_page(&mut rows, size) {
+        Some(last) => page::token(&api.pages, &binding, last.started_at, last.id),
+        None => String::new(),
+    };
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let totals = store::record_totals(&mut conn, &ids).await?;
-    let next_page_token = match rows.last() {
-        Some(last) if more => page::token(&api.pages, &binding, last.started_at, last.id),
-        _ => String::new(),
-    };
     let sessions = rows
         .iter()
         .map(|row| {
