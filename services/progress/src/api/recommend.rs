@@ -102,7 +102,7 @@ pub async fn recommendations(
     let lapsed: Vec<(String, String, Mode)> = store::lapsed_cards(&mut conn, me, LAPSED_BELOW)
         .await?
         .into_iter()
-        .filter_map(|(area, key, mode)| Some((area?, key?, Mode::parse(&mode?)?)))
+        .filter_map(|r| Some((r.skill_area?, r.key?, Mode::parse(&r.mode?)?)))
         .collect();
     drop(conn);
     let inputs = Inputs { areas: &areas, cells: &cells, lapsed: &lapsed, skill, now: Utc::now() };

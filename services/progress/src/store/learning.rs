@@ -133,23 +133,20 @@ pub struct CellRow {
     pub recent_average: Option<f64>,
 }
 
-/// The user's practised cells: totals by one aggregate over
-/// `idx_practice_records_user_cell` (index-only), and each cell's latest
-/// five performances by a short backward scan of the same index.
+/// The user's practised cells: totals from `mastery_rollups` (kept by
+/// trigger), each cell's latest five performances by a short backward scan
+/// of `idx_practice_records_user_cell`.
 pub async fn mastery_cells(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<Vec<CellRow>> {
     diesel::sql_query(
-        "SELECT c.key, c.mode, c.skill_area, c.minutes, c.last_practiced_at, r.recent_average \
-           FROM (SELECT key, mode, skill_area, sum(time_spent)::bigint AS minutes, \
-                        max(practiced_at) AS last_practiced_at \
-                   FROM practice_records \
-                  WHERE user_id = $1 AND key IS NOT NULL AND mode IS NOT NULL AND skill_area IS NOT NULL \
-                  GROUP BY key, mode, skill_area) c \
+        "SELECT c.key, c.mode, c.skill_area, c.minutes, c.last_at AS last_practiced_at, r.recent_average \
+           FROM mastery_rollups c \
            CROSS JOIN LATERAL ( \
                  SELECT avg(performance) AS recent_average \
                    FROM (SELECT performance FROM practice_records p \
                           WHERE p.user_id = $1 AND p.key = c.key AND p.mode = c.mode \
                             AND p.skill_area = c.skill_area AND p.performance IS NOT NULL \
-                          ORDER BY p.practiced_at DESC, p.id DESC LIMIT 5) latest) r",
+                          ORDER BY p.practiced_at DESC, p.id DESC LIMIT 5) latest) r \
+          WHERE c.user_id = $1",
     )
     .bind::<SqlUuid, _>(user)
     .load(conn)
@@ -184,16 +181,14 @@ pub struct AreaEventRow {
 /// and latest practice — plus one unscored row for an area with no score,
 /// so every practised area appears. One query.
 pub async fn area_history(conn: &mut AsyncPgConnection, user: Uuid, per_area: i64) -> QueryResult<Vec<AreaEventRow>> {
-    // Totals per area by one aggregate; each area's latest scored (and
-    // latest unscored) stretches by short backward scans of
-    // idx_practice_records_user_area / idx_progress_records_user_area_recorded.
+    // Totals per area from the learner's rollups (a calendar's worth of
+    // rows); each area's latest scored (and latest unscored) stretches by
+    // short backward scans of idx_practice_records_user_area /
+    // idx_progress_records_user_area_recorded.
     diesel::sql_query(
         "WITH areas AS ( \
-             SELECT skill_area, sum(time_spent)::bigint AS area_minutes, max(at) AS area_last \
-               FROM (SELECT skill_area, time_spent, practiced_at AS at FROM practice_records \
-                      WHERE user_id = $1 AND skill_area IS NOT NULL \
-                     UNION ALL \
-                     SELECT skill_area, time_spent, recorded_at FROM progress_records WHERE user_id = $1) e \
+             SELECT skill_area, sum(minutes)::bigint AS area_minutes, max(last_at) AS area_last \
+               FROM practice_rollups WHERE user_id = $1 AND skill_area <> '' \
               GROUP BY skill_area) \
          SELECT a.skill_area, x.difficulty, x.score, x.at, a.area_minutes, a.area_last \
            FROM areas a \
@@ -227,20 +222,32 @@ pub async fn area_history(conn: &mut AsyncPgConnection, user: Uuid, per_area: i6
 
 /// Items of the user's whose last performance was poor (below `below`),
 /// with the key and area of their latest record: (area, key, mode).
-pub async fn lapsed_cards(
-    conn: &mut AsyncPgConnection,
-    user: Uuid,
-    below: f64,
-) -> QueryResult<Vec<(Option<String>, Option<String>, Option<String>)>> {
-    ri::table
-        .inner_join(
-            pr::table
-                .on(pr::generated_content_id.eq(ri::generated_content_id).and(pr::user_id.eq(ri::user_id.nullable()))),
-        )
-        .filter(ri::user_id.eq(user))
-        .filter(ri::last_performance.lt(below))
-        .select((pr::skill_area, pr::key, pr::mode))
-        .distinct()
-        .load(conn)
-        .await
+pub async fn lapsed_cards(conn: &mut AsyncPgConnection, user: Uuid, below: f64) -> QueryResult<Vec<LapsedRow>> {
+    diesel::sql_query(
+        "SELECT DISTINCT latest.skill_area, latest.key, latest.mode \
+           FROM review_items ri \
+           CROSS JOIN LATERAL ( \
+                 SELECT skill_area, key, mode FROM practice_records p \
+                  WHERE p.user_id = ri.user_id AND p.generated_content_id = ri.generated_content_id \
+                  ORDER BY p.practiced_at DESC LIMIT 1) latest \
+          WHERE ri.user_id = $1 AND ri.last_performance < $2",
+    )
+    .bind::<SqlUuid, _>(user)
+    .bind::<Double, _>(below)
+    .load(conn)
+    .await
+}
+
+/// A lapsed card's facts, from its latest record.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct LapsedRow {
+    /// Skill area.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub skill_area: Option<String>,
+    /// Conventional tonic.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub key: Option<String>,
+    /// `MAJOR` / `MINOR`.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub mode: Option<String>,
 }

@@ -1,9 +1,8 @@
-//! GetProgressSummary's aggregate queries: the range grouped by the user's
-//! local day and skill area, the streaks as runs of local days over all
-//! history (gaps and islands), and the sessions' count and mean rating —
-//! each one indexed query returning a handful of rows, never the user's
-//! history (`idx_practice_records_user_practiced`, `idx_progress_date`,
-//! `idx_practice_sessions_user_id_started_at`).
+//! GetProgressSummary's aggregate queries over `practice_rollups` (per
+//! learner and UTC quarter-hour, kept by trigger; decision 29): the range
+//! grouped by the user's local day and skill area, the streaks as runs of
+//! local days over all history (gaps and islands), and the sessions' count
+//! and mean rating. Each reads a learner's calendar, not their history.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::sql_types::{BigInt, Date, Double, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
@@ -31,8 +30,24 @@ pub struct DayAreaRow {
     pub score_count: i32,
 }
 
+/// The rollups' grain: UTC quarter-hours, on which every zone's midnight falls.
+const BUCKET_SECS: i64 = 15 * 60;
+
+/// The whole quarter-hours within `start..end`, as a range (empty when there
+/// are none): the rollups answer for those, the records for the edges.
+fn whole_buckets(start: DateTime<Utc>, end: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let floor = |t: DateTime<Utc>| {
+        DateTime::from_timestamp(t.timestamp() - t.timestamp().rem_euclid(BUCKET_SECS), 0).unwrap_or(t)
+    };
+    let first = if floor(start) == start { start } else { floor(start) + chrono::Duration::seconds(BUCKET_SECS) };
+    let last = floor(end);
+    if first < last { (first, last) } else { (end, end) }
+}
+
 /// Practice and progress records of `start..end`, grouped by the local day
-/// in `tz` (an IANA name PostgreSQL knows; DST-correct) and skill area.
+/// in `tz` (an IANA name PostgreSQL knows; DST-correct) and skill area: the
+/// range's whole quarter-hours from the rollups, its ragged edges (under a
+/// quarter-hour each) from the records.
 pub async fn day_areas(
     conn: &mut AsyncPgConnection,
     user: Uuid,
@@ -40,19 +55,27 @@ pub async fn day_areas(
     end: DateTime<Utc>,
     tz: &str,
 ) -> QueryResult<Vec<DayAreaRow>> {
+    let (first, last) = whole_buckets(start, end);
     diesel::sql_query(
-        "SELECT (at AT TIME ZONE $4)::date AS day, area, sum(minutes)::bigint AS minutes, \
-                sum(score) AS score_sum, count(score)::int AS score_count \
-           FROM (SELECT practiced_at AS at, time_spent AS minutes, skill_area AS area, performance AS score \
-                   FROM practice_records WHERE user_id = $1 AND practiced_at >= $2 AND practiced_at < $3 \
+        "SELECT (at AT TIME ZONE $6)::date AS day, NULLIF(area, '') AS area, sum(minutes)::bigint AS minutes, \
+                sum(score_sum) AS score_sum, sum(score_count)::int AS score_count \
+           FROM (SELECT bucket AS at, skill_area AS area, minutes, score_sum, score_count \
+                   FROM practice_rollups WHERE user_id = $1 AND bucket >= $4 AND bucket < $5 \
                  UNION ALL \
-                 SELECT recorded_at, time_spent, skill_area, score \
-                   FROM progress_records WHERE user_id = $1 AND recorded_at >= $2 AND recorded_at < $3) e \
+                 SELECT practiced_at, coalesce(skill_area, ''), time_spent, performance, (performance IS NOT NULL)::int \
+                   FROM practice_records WHERE user_id = $1 \
+                    AND (practiced_at >= $2 AND practiced_at < $4 OR practiced_at >= $5 AND practiced_at < $3) \
+                 UNION ALL \
+                 SELECT recorded_at, skill_area, time_spent, score, (score IS NOT NULL)::int \
+                   FROM progress_records WHERE user_id = $1 \
+                    AND (recorded_at >= $2 AND recorded_at < $4 OR recorded_at >= $5 AND recorded_at < $3)) e \
           GROUP BY 1, 2",
     )
     .bind::<SqlUuid, _>(user)
     .bind::<Timestamptz, _>(start)
     .bind::<Timestamptz, _>(end)
+    .bind::<Timestamptz, _>(first)
+    .bind::<Timestamptz, _>(last)
     .bind::<Text, _>(tz)
     .load(conn)
     .await
@@ -73,14 +96,12 @@ pub struct StreakRow {
 }
 
 /// Longest and latest runs of local practice days in `tz` over all
-/// history; `None` without any practice.
+/// history (a quarter-hour's local day is its start's); `None` without any
+/// practice.
 pub async fn streaks(conn: &mut AsyncPgConnection, user: Uuid, tz: &str) -> QueryResult<Option<StreakRow>> {
     use diesel::OptionalExtension as _;
     diesel::sql_query(
-        "WITH days AS ( \
-             SELECT (practiced_at AT TIME ZONE $2)::date AS day FROM practice_records WHERE user_id = $1 \
-             UNION \
-             SELECT (recorded_at AT TIME ZONE $2)::date FROM progress_records WHERE user_id = $1), \
+        "WITH days AS (SELECT DISTINCT (bucket AT TIME ZONE $2)::date AS day FROM practice_rollups WHERE user_id = $1), \
          runs AS ( \
              SELECT max(day) AS last_day, count(*)::int AS length \
                FROM (SELECT day, day - (row_number() OVER (ORDER BY day))::int AS island FROM days) d \

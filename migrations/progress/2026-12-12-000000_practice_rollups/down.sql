@@ -1,0 +1,14 @@
+DROP INDEX idx_practice_records_user_item;
+DROP TRIGGER trg_progress_records_roll_delete ON progress_records;
+DROP TRIGGER trg_progress_records_roll_update ON progress_records;
+DROP TRIGGER trg_progress_records_roll_insert ON progress_records;
+DROP TRIGGER trg_practice_records_roll_delete ON practice_records;
+DROP TRIGGER trg_practice_records_roll_update ON practice_records;
+DROP TRIGGER trg_practice_records_roll_insert ON practice_records;
+DROP FUNCTION jazz_progress_records_roll();
+DROP FUNCTION jazz_practice_records_roll();
+DROP FUNCTION jazz_roll_remove(jsonb, text);
+DROP FUNCTION jazz_roll_add(jsonb, text);
+DROP FUNCTION jazz_roll_rows(jsonb);
+DROP TABLE mastery_rollups;
+DROP TABLE practice_rollups;
