@@ -114,34 +114,11 @@ pub enum BillingError {
     Store(#[from] StoreError),
 }
 
-impl From<diesel::result::Error> for BillingError {
-    fn from(error: diesel::result::Error) -> Self {
-        Self::Store(StoreError::from(error))
-    }
-}
-
-impl From<diesel_async::pooled_connection::deadpool::PoolError> for BillingError {
-    fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
-        Self::Store(StoreError::from(error))
-    }
-}
-
-impl From<FieldViolation> for BillingError {
-    fn from(violation: FieldViolation) -> Self {
-        Self::Invalid(vec![violation])
-    }
-}
+jazz_platform::service_error!(BillingError);
 
 impl From<jazz_platform::page_token::InvalidPageToken> for BillingError {
     fn from(_: jazz_platform::page_token::InvalidPageToken) -> Self {
         Self::InvalidPageToken
-    }
-}
-
-impl BillingError {
-    /// One field violation.
-    pub fn field(field: &str, description: impl Into<String>) -> Self {
-        Self::Invalid(vec![FieldViolation::new(field, description)])
     }
 }
 

@@ -78,30 +78,7 @@ pub enum ContentError {
     Blocking(#[from] tokio::task::JoinError),
 }
 
-impl From<diesel::result::Error> for ContentError {
-    fn from(error: diesel::result::Error) -> Self {
-        Self::Store(StoreError::from(error))
-    }
-}
-
-impl From<diesel_async::pooled_connection::deadpool::PoolError> for ContentError {
-    fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
-        Self::Store(StoreError::from(error))
-    }
-}
-
-impl From<FieldViolation> for ContentError {
-    fn from(violation: FieldViolation) -> Self {
-        Self::Invalid(vec![violation])
-    }
-}
-
-impl ContentError {
-    /// One field violation without a reason code.
-    pub fn field(field: &str, description: impl Into<String>) -> Self {
-        Self::Invalid(vec![FieldViolation::new(field, description)])
-    }
-}
+jazz_platform::service_error!(ContentError);
 
 impl From<ContentError> for Status {
     fn from(error: ContentError) -> Self {

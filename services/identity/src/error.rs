@@ -117,25 +117,9 @@ pub enum IdentityError {
     Blocking(#[from] tokio::task::JoinError),
 }
 
-impl From<diesel::result::Error> for IdentityError {
-    fn from(error: diesel::result::Error) -> Self {
-        Self::Store(StoreError::from(error))
-    }
-}
-
-impl From<diesel_async::pooled_connection::deadpool::PoolError> for IdentityError {
-    fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
-        Self::Store(StoreError::from(error))
-    }
-}
-
-impl From<FieldViolation> for IdentityError {
-    fn from(violation: FieldViolation) -> Self {
-        Self::Invalid(vec![violation])
-    }
-}
-
 jazz_platform::replay_failure!(IdentityError);
+
+jazz_platform::service_error!(IdentityError);
 
 impl From<jazz_platform::page_token::InvalidPageToken> for IdentityError {
     fn from(_: jazz_platform::page_token::InvalidPageToken) -> Self {
@@ -144,11 +128,6 @@ impl From<jazz_platform::page_token::InvalidPageToken> for IdentityError {
 }
 
 impl IdentityError {
-    /// One field violation without a reason code.
-    pub fn field(field: &str, description: impl Into<String>) -> Self {
-        Self::Invalid(vec![FieldViolation::new(field, description)])
-    }
-
     /// The one answer for every unusable one-time token.
     pub fn token_invalid() -> Self {
         Self::InvalidWithReason {

@@ -54,30 +54,7 @@ pub enum ProgressError {
     Store(#[from] StoreError),
 }
 
-impl From<diesel::result::Error> for ProgressError {
-    fn from(error: diesel::result::Error) -> Self {
-        Self::Store(StoreError::from(error))
-    }
-}
-
-impl From<diesel_async::pooled_connection::deadpool::PoolError> for ProgressError {
-    fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
-        Self::Store(StoreError::from(error))
-    }
-}
-
-impl From<FieldViolation> for ProgressError {
-    fn from(violation: FieldViolation) -> Self {
-        Self::Invalid(vec![violation])
-    }
-}
-
-impl ProgressError {
-    /// One field violation.
-    pub fn field(field: &str, description: impl Into<String>) -> Self {
-        Self::Invalid(vec![FieldViolation::new(field, description)])
-    }
-}
+jazz_platform::service_error!(ProgressError);
 
 impl From<ProgressError> for Status {
     fn from(error: ProgressError) -> Self {

@@ -213,6 +213,19 @@ pub fn principal_of<T>(request: &Request<T>) -> Result<&Principal, Status> {
         .ok_or_else(|| Status::unauthenticated("missing or invalid caller credentials"))
 }
 
+/// The body of a handler for signed-in users: checks the verified
+/// principal names a user, then answers `$function(api, &principal,
+/// user_id, message).await` (its error converted into a `Status`).
+#[macro_export]
+macro_rules! as_user {
+    ($self:ident, $request:ident, $function:path) => {{
+        let principal = $crate::principal::principal_of(&$request)?.clone();
+        let me = principal.require_user()?;
+        let message = $request.into_inner();
+        Ok(tonic::Response::new($function($self, &principal, me, message).await?))
+    }};
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@
 use jazz_contract::jazz::content::v1::content_service_server::ContentService;
 use jazz_contract::jazz::content::v1::*;
 use jazz_platform::ServiceContext;
+use jazz_platform::as_user;
 use jazz_platform::principal::principal_of;
 use tonic::{Request, Response, Status};
 
@@ -28,17 +29,6 @@ impl ContentApi {
         let pages = PageSigner::new(&context.config.principal_secret, "content");
         Self { context, quota, pages }
     }
-}
-
-/// Checks for a signed-in user, then calls `$module::$function(api,
-/// principal, user_id, message)`.
-macro_rules! as_user {
-    ($self:ident, $request:ident, $function:path) => {{
-        let principal = principal_of(&$request)?.clone();
-        let me = principal.require_user()?;
-        let message = $request.into_inner();
-        Ok(Response::new($function($self, &principal, me, message).await?))
-    }};
 }
 
 #[tonic::async_trait]

@@ -8,7 +8,7 @@ use jazz_contract::jazz::progress::v1::{
     StartPracticeSessionRequest, StartPracticeSessionResponse,
 };
 use jazz_platform::ServiceContext;
-use jazz_platform::principal::principal_of;
+use jazz_platform::as_user;
 use tonic::{Request, Response, Status};
 
 use super::{records, sessions};
@@ -32,18 +32,6 @@ impl PracticeApi {
         Self { context, peers, pages }
     }
 }
-
-/// Checks for a signed-in user, then calls `$function(api, principal,
-/// user_id, message)`.
-macro_rules! as_user {
-    ($self:ident, $request:ident, $function:path) => {{
-        let principal = principal_of(&$request)?.clone();
-        let me = principal.require_user()?;
-        let message = $request.into_inner();
-        Ok(Response::new($function($self, &principal, me, message).await?))
-    }};
-}
-pub(super) use as_user;
 
 #[tonic::async_trait]
 impl PracticeService for PracticeApi {

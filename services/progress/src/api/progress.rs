@@ -15,12 +15,10 @@ use jazz_platform::audit::AuditEntry;
 use jazz_platform::error::Violations;
 use jazz_platform::ids::{new_id, parse_optional_id, to_api};
 use jazz_platform::page_token::last_of_page;
-use jazz_platform::principal::principal_of;
 use jazz_platform::{Principal, ServiceContext};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use super::practice::as_user;
 use super::replay;
 use super::{convert, learning, page, recommend, summary};
 use crate::domain::fields;
@@ -28,6 +26,7 @@ use crate::error::ProgressError;
 use crate::peers::Peers;
 use crate::store::models::ProgressRow;
 use crate::store::progress::{self as store, ProgressFilter};
+use jazz_platform::as_user;
 use jazz_platform::page_token::PageSigner;
 
 /// Handlers of `ProgressService`.
