@@ -1,24 +1,36 @@
 #!/usr/bin/env bash
-# `make bench`, service part: the whole suite from release binaries
-# (ports 22051-22064, below the ephemeral range; databases jazz_bench_*), seeded, then `loadgen` keeps
-# N calls in flight per scenario through the gateway and prints calls per
-# second and latency percentiles.
-# The bench databases are made afresh each run (the demo user's quota and
-# history start over); the learning-loop reads run on 100 000 practice
-# records of one learner (BENCH_PRACTICE_RECORDS).
-#   BENCH_SECONDS (10) per scenario, BENCH_IN_FLIGHT (16)
+# `make bench`, service part (issue 16): the whole suite from release
+# binaries (ports 22051-22064, below the ephemeral range; databases
+# jazz_bench_*, made afresh each run), the ceilings beside it (pgbench on
+# jazz_bench_pgbench, a bare tonic server on 22099), then `loadgen`
+# grows the data to scale and measures every scenario at 1, 16 and 64
+# calls in flight, through the gateway and straight to each service, and
+# writes bench/results.md and bench/results.json.
+#   BENCH_SECONDS (8) and BENCH_WARMUP_SECONDS (2) per run, BENCH_LEVELS (1,16,64),
+#   BENCH_CONTENT_ROWS (1000000), BENCH_PRACTICE_RECORDS (100000)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 export PORT_BASE=22051 DB_PREFIX=jazz_bench RUN_STATE="$root/build/run-bench" RUN_DETACHED=1 PROFILE=release
 # Benchmarks measure the system, not the limiter.
-export RATE_LIMIT_IP_PER_SEC=1000000 RATE_LIMIT_USER_PER_SEC=1000000 LOG_FORMAT=json RUST_LOG=warn
+export RATE_LIMIT_IP_PER_SEC=1000000 RATE_LIMIT_USER_PER_SEC=1000000 RATE_LIMIT_CREDENTIALS_PER_MIN=1000000
+export LOG_FORMAT=json RUST_LOG=warn
 cargo build --quiet --release -p jazz-e2e --bin loadgen
+loadgen="${CARGO_TARGET_DIR:-$root/target}/release/loadgen"
 pg=$(deploy/local/ensure-postgres.sh)
-for svc in identity billing content progress; do
-  psql "$pg/postgres" -Xq -c "DROP DATABASE IF EXISTS ${DB_PREFIX}_${svc} WITH (FORCE)"
+for db in identity billing content progress pgbench; do
+  psql "$pg/postgres" -Xq -c "DROP DATABASE IF EXISTS ${DB_PREFIX}_${db} WITH (FORCE)"
 done
-trap 'deploy/local/run.sh --stop >/dev/null' EXIT
+psql "$pg/postgres" -Xq -c "CREATE DATABASE ${DB_PREFIX}_pgbench"
+pgbench -i -q -s 10 "$pg/${DB_PREFIX}_pgbench" 2>/dev/null
+
+echo_addr=127.0.0.1:22099
+"$loadgen" echo "$echo_addr" & echo_pid=$!
+trap 'kill $echo_pid 2>/dev/null; deploy/local/run.sh --stop >/dev/null' EXIT
 deploy/local/run.sh > "$root/build/bench-run.log" 2>&1 || { cat "$root/build/bench-run.log"; exit 1; }
-echo "suite: release build, 2 cores shared by client, gateway, services and PostgreSQL"
-PROGRESS_DATABASE_URL="$pg/${DB_PREFIX}_progress" "${CARGO_TARGET_DIR:-$root/target}/release/loadgen" "127.0.0.1:$PORT_BASE" "${BENCH_SECONDS:-10}" "${BENCH_IN_FLIGHT:-16}"
+echo "suite: release build; client, gateway, services and PostgreSQL share $(nproc) cores"
+PRINCIPAL_SECRET=$(cat "$RUN_STATE/principal_secret") \
+BILLING_DATABASE_URL="$pg/${DB_PREFIX}_billing" CONTENT_DATABASE_URL="$pg/${DB_PREFIX}_content" \
+PROGRESS_DATABASE_URL="$pg/${DB_PREFIX}_progress" PGBENCH_URL="$pg/${DB_PREFIX}_pgbench" \
+ECHO_ADDR="$echo_addr" BENCH_OUT="$root/bench" \
+  "$loadgen" "127.0.0.1:$PORT_BASE"

@@ -34,3 +34,16 @@ pub async fn number(conn: &mut AsyncPgConnection, sql: &str) -> anyhow::Result<i
 pub async fn execute(conn: &mut AsyncPgConnection, sql: &str) -> anyhow::Result<usize> {
     diesel::sql_query(sql).execute(conn).await.with_context(|| format!("statement failed: {sql}"))
 }
+
+#[derive(QueryableByName)]
+struct PlanLine {
+    #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+    line: String,
+}
+
+/// `EXPLAIN …` of `sql`'s query (`EXPLAIN (ANALYZE, BUFFERS) SELECT …`): the plan's lines.
+pub async fn plan(conn: &mut AsyncPgConnection, sql: &str) -> anyhow::Result<Vec<String>> {
+    let rows: Vec<PlanLine> =
+        diesel::sql_query(sql).load(conn).await.with_context(|| format!("query failed: {sql}"))?;
+    Ok(rows.into_iter().map(|row| row.line).collect())
+}
