@@ -73,5 +73,9 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     println!("chaos: {} of {ran} scenarios kept their promises", ran - failed.len());
-    if failed.is_empty() { Ok(()) } else { anyhow::bail!("chaos scenarios broken: {failed:?}") }
+    if !failed.is_empty() {
+        eprintln!("chaos scenarios broken: {failed:?}");
+        std::process::exit(1);
+    }
+    Ok(())
 }

@@ -74,8 +74,11 @@ async fn deliveries(h: &Harness, emails: &[String]) -> anyhow::Result<Vec<Delive
                 .await?;
         let inbox_rows = match &event {
             Some(id) => {
-                sql::number(&mut billing, &format!("SELECT count(*) AS n FROM processed_events WHERE event_id = '{id}'"))
-                    .await?
+                sql::number(
+                    &mut billing,
+                    &format!("SELECT count(*) AS n FROM processed_events WHERE event_id = '{id}'"),
+                )
+                .await?
             }
             None => 0,
         };
@@ -110,7 +113,9 @@ fn check_once(t: &mut Tally, found: &[Delivery]) {
     let wrong: Vec<String> = found
         .iter()
         .filter(|d| d.event.is_none() || d.status != "delivered" || d.subscriptions != 1 || d.inbox_rows != 1)
-        .map(|d| format!("user {} event {:?} {} subs {} inbox {}", d.user, d.event, d.status, d.subscriptions, d.inbox_rows))
+        .map(|d| {
+            format!("user {} event {:?} {} subs {} inbox {}", d.user, d.event, d.status, d.subscriptions, d.inbox_rows)
+        })
         .collect();
     t.check("every event applied exactly once", wrong.is_empty(), wrong.join("; "));
 }
@@ -137,12 +142,7 @@ pub async fn producer_killed(h: &mut Harness, run: &str) -> anyhow::Result<Tally
     h.kill9("identity").await?;
     h.restart("billing", &[])?;
     h.wait_serving("billing", Duration::from_secs(30)).await?;
-    h.restart("identity", &[])?;
-    let restarted = Instant::now();
-    h.wait_serving("identity", Duration::from_secs(30)).await?;
-    let (_, found) = wait_applied(h, &emails, Duration::from_secs(30)).await?;
-    t.count("time from identity's restart to all applied", format!("{:.1} s", restarted.elapsed().as_secs_f64()));
-    check_once(&mut t, &found);
+    restart_and_check(h, &mut t, "identity", &emails).await?;
     Ok(t)
 }
 
@@ -154,9 +154,7 @@ pub async fn producer_killed(h: &mut Harness, run: &str) -> anyhow::Result<Tally
 /// delivers again and billing applies each event once.
 pub async fn consumer_killed(h: &mut Harness, run: &str) -> anyhow::Result<Tally> {
     let mut t = Tally::default();
-    let mut lock = h.db("billing").await?;
-    sql::execute(&mut lock, "BEGIN").await?;
-    sql::execute(&mut lock, "LOCK TABLE subscriptions IN EXCLUSIVE MODE").await?;
+    let mut lock = hold_write_lock(h, "billing", "subscriptions").await?;
     let (emails, codes) = sign_up(h, [127, 0, 0, 12].into(), &format!("chaos-consumer-{run}"), 3).await?;
     t.count("sign-ups sent", emails.len());
     t.check("every sign-up answered OK", codes.of("OK") == emails.len(), &codes);
@@ -168,13 +166,37 @@ pub async fn consumer_killed(h: &mut Harness, run: &str) -> anyhow::Result<Tally
     sql::execute(&mut lock, "ROLLBACK").await?;
     let applied_by_the_dead = deliveries(h, &emails).await?.iter().map(|d| d.subscriptions).sum::<i64>();
     t.count("subscriptions committed by the killed process", applied_by_the_dead);
-    h.restart("billing", &[])?;
-    let restarted = Instant::now();
-    h.wait_serving("billing", Duration::from_secs(30)).await?;
-    let (_, found) = wait_applied(h, &emails, Duration::from_secs(30)).await?;
-    t.count("time from billing's restart to all applied", format!("{:.1} s", restarted.elapsed().as_secs_f64()));
-    check_once(&mut t, &found);
+    restart_and_check(h, &mut t, "billing", &emails).await?;
     Ok(t)
+}
+
+/// Starts `process` again, waits for every learner's event to be applied
+/// and checks each was applied exactly once.
+async fn restart_and_check(
+    h: &mut Harness,
+    t: &mut Tally,
+    process: &'static str,
+    emails: &[String],
+) -> anyhow::Result<()> {
+    h.restart(process, &[])?;
+    let restarted = Instant::now();
+    h.wait_serving(process, Duration::from_secs(30)).await?;
+    let (_, found) = wait_applied(h, emails, Duration::from_secs(30)).await?;
+    t.count(
+        &format!("time from {process}'s restart to all applied"),
+        format!("{:.1} s", restarted.elapsed().as_secs_f64()),
+    );
+    check_once(t, &found);
+    Ok(())
+}
+
+/// A connection to `service`'s database inside a transaction that holds
+/// `table` locked against writes (reads pass); ROLLBACK releases it.
+pub async fn hold_write_lock(h: &Harness, service: &str, table: &str) -> anyhow::Result<AsyncPgConnection> {
+    let mut lock = h.db(service).await?;
+    sql::execute(&mut lock, "BEGIN").await?;
+    sql::execute(&mut lock, &format!("LOCK TABLE {table} IN EXCLUSIVE MODE")).await?;
+    Ok(lock)
 }
 
 /// Waits until at least `want` sessions of `service`'s database wait on a
@@ -191,7 +213,8 @@ pub async fn wait_for_lock_waiters(h: &Harness, service: &str, want: i64, within
     }
 }
 
-async fn lock_waiters(conn: &mut AsyncPgConnection) -> anyhow::Result<i64> {
+/// How many sessions of `conn`'s database wait on a lock.
+pub async fn lock_waiters(conn: &mut AsyncPgConnection) -> anyhow::Result<i64> {
     sql::number(
         conn,
         "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",

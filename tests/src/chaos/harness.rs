@@ -13,9 +13,9 @@ use anyhow::{Context as _, bail};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 use jazz_contract::jazz::identity::v1 as identity_pb;
 use tonic::transport::{Channel, Endpoint};
+use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
-use tonic_health::pb::HealthCheckRequest;
 
 /// The seeded demo learner (seeds/identity/users.json).
 pub const DEMO_EMAIL: &str = "demo@jazzmaster.pro";
@@ -177,7 +177,8 @@ impl Harness {
     /// new process (so `run.sh --stop` ends it).
     pub fn restart(&mut self, process: &'static str, overrides: &[(&str, &str)]) -> anyhow::Result<()> {
         let environment = self.environments.get(process).with_context(|| format!("{process} was never stopped"))?;
-        let log = std::fs::OpenOptions::new().append(true).create(true).open(self.state.join(format!("{process}.log")))?;
+        let log =
+            std::fs::OpenOptions::new().append(true).create(true).open(self.state.join(format!("{process}.log")))?;
         let mut command = tokio::process::Command::new(self.bin.join(process));
         command.env_clear().envs(environment.iter().cloned()).stdout(log.try_clone()?).stderr(log);
         for (name, value) in overrides {
@@ -209,7 +210,8 @@ impl Harness {
     /// Signs `email` in through the gateway from `from`; the session token.
     pub async fn sign_in(&self, from: IpAddr, email: &str, password: &str) -> anyhow::Result<String> {
         let mut auth = identity_pb::auth_service_client::AuthServiceClient::new(self.channel("gateway", from).await?);
-        let answer = auth.sign_in(identity_pb::SignInRequest { email: email.into(), password: password.into() }).await?;
+        let answer =
+            auth.sign_in(identity_pb::SignInRequest { email: email.into(), password: password.into() }).await?;
         Ok(answer.into_inner().session_token)
     }
 }
@@ -224,7 +226,8 @@ fn alive(pid: u32) -> bool {
 
 /// The environment `pid` was started with.
 fn environment_of(pid: u32) -> anyhow::Result<Vec<(OsString, OsString)>> {
-    let raw = std::fs::read(format!("/proc/{pid}/environ")).with_context(|| format!("reading pid {pid}'s environment"))?;
+    let raw =
+        std::fs::read(format!("/proc/{pid}/environ")).with_context(|| format!("reading pid {pid}'s environment"))?;
     Ok(raw
         .split(|b| *b == 0)
         .filter_map(|entry| {
