@@ -19,7 +19,7 @@ TEST_THREADS ?= 6
 # Where PostgreSQL is: $POSTGRES_URL, the local server, or a private cluster.
 PG = $$(deploy/local/ensure-postgres.sh)
 
-.PHONY: help run stop migrate seed test music-check lint lint-rust lint-contract fmt bench tools clean release-contract outside
+.PHONY: help run stop migrate seed test music-check lint lint-rust lint-contract fmt bench tools clean release-contract outside chaos
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -100,6 +100,9 @@ test: lint $(VENV)/.ready $(WEB) $(CHROMIUM) ## everything a change must pass
 
 outside: $(VENV)/.ready $(WEB) $(CHROMIUM) ## only the outside clients: grpcurl, a generated Python client, gRPC-Web, the web client in headless Chromium
 	tests/outside/run.sh
+
+chaos: $(VENV)/.ready ## the fault suite on its own PostgreSQL cluster: kill -9, pg_ctl restart -m immediate, a locked table, SIGTERM, a sign-in burst
+	deploy/local/chaos.sh
 
 music-check: $(VENV)/.ready ## generated MusicXML parsed by music21 matches the engine's own notes
 	rm -rf $(BUILD)/music-samples

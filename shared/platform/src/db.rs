@@ -35,7 +35,11 @@ pub static PLATFORM_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../mi
 /// turns PostgreSQL's JIT off: the planner's cost estimates of the learning
 /// loop's lateral queries cross `jit_above_cost`, and compiling took ~450 ms
 /// of a 600 ms query measured at 100k records (an OLTP service never wins
-/// it back).
+/// it back). Each also has PostgreSQL check every second that its client
+/// is still there while a statement runs (PostgreSQL 14+): a call that
+/// times out drops its connection, and without the check the statement
+/// goes on waiting (on a lock, say) until it finishes, holding a server
+/// backend (`make chaos`, scenario 4: a pool's worth per wave).
 pub fn pool(config: &DatabaseConfig) -> anyhow::Result<DbPool> {
     let mut manager_config = ManagerConfig::default();
     manager_config.recycling_method = RecyclingMethod::Fast;
@@ -43,10 +47,13 @@ pub fn pool(config: &DatabaseConfig) -> anyhow::Result<DbPool> {
         let url = url.to_owned();
         Box::pin(async move {
             let mut conn = <AsyncPgConnection as diesel_async::AsyncConnection>::establish(&url).await?;
-            diesel::sql_query("SET jit = off")
-                .execute(&mut conn)
-                .await
-                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            diesel::sql_query(
+                "SELECT set_config('jit', 'off', false), \
+                        set_config('client_connection_check_interval', '1000', false)",
+            )
+            .execute(&mut conn)
+            .await
+            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
             Ok(conn)
         })
     });

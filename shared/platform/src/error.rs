@@ -271,9 +271,10 @@ impl From<diesel::result::Error> for StoreError {
                 Self::ConstraintViolation(info.constraint_name().unwrap_or("unknown").to_owned())
             }
             Error::DatabaseError(Kind::SerializationFailure, _) => Self::SerializationFailure,
-            Error::DatabaseError(Kind::ClosedConnection, _) | Error::BrokenTransactionManager => {
-                Self::Unavailable(error.to_string())
-            }
+            // UnableToSendCommand: the connection broke under a query
+            // (diesel-async's "connection closed" when the server restarts).
+            Error::DatabaseError(Kind::ClosedConnection | Kind::UnableToSendCommand, _)
+            | Error::BrokenTransactionManager => Self::Unavailable(error.to_string()),
             other => Self::Other(other),
         }
     }
@@ -325,6 +326,18 @@ mod tests {
         assert_eq!(status.code(), Code::Internal);
         assert!(!status.message().contains("SELECT"));
         assert!(status.message().starts_with("internal error (id "));
+    }
+
+    #[test]
+    fn a_connection_lost_mid_query_is_unavailable() {
+        // What diesel-async reports when PostgreSQL goes away under a query
+        // (`make chaos`, `pg_ctl restart -m immediate`): no SQLSTATE, so
+        // "unable to send command", not "closed connection".
+        let lost = diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UnableToSendCommand,
+            Box::new("connection closed".to_owned()),
+        );
+        assert_eq!(Status::from(StoreError::from(lost)).code(), Code::Unavailable);
     }
 
     #[test]

@@ -168,5 +168,10 @@ async fn pooled_connections_run_without_postgres_jit() -> anyhow::Result<()> {
     let mut conn = pool.get().await?;
     let lines = jazz_e2e::sql::lines(&mut conn, "SELECT current_setting('jit') AS line").await?;
     assert_eq!(lines, ["off"], "JIT compiling costs an OLTP query more than it saves");
+    // A statement whose call timed out is ended within a second of its
+    // connection being dropped, not left waiting (`make chaos`, scenario 4).
+    let lines =
+        jazz_e2e::sql::lines(&mut conn, "SELECT current_setting('client_connection_check_interval') AS line").await?;
+    assert_eq!(lines, ["1s"]);
     Ok(())
 }
