@@ -106,6 +106,10 @@ pub enum IdentityError {
     /// GetUserAuditTrail: the caller's deadline left no time to finish.
     #[error("audit trail deadline passed")]
     TrailTimedOut,
+    /// Too many password checks at once (a sign-in burst): refused at once,
+    /// to be retried shortly.
+    #[error("password checks busy")]
+    Busy,
     /// Password hashing failed (never the caller's fault).
     #[error(transparent)]
     Hash(#[from] crate::domain::password::HashError),
@@ -163,6 +167,10 @@ impl From<IdentityError> for Status {
                 details.set_error_info(Reason::TooManyAttempts.as_str(), DOMAIN, HashMap::new());
                 let message = format!("too many failed attempts; retry in {} s", retry_after.as_secs());
                 Status::with_error_details(Code::ResourceExhausted, message, details)
+            }
+            IdentityError::Busy => {
+                let details = ErrorDetails::with_retry_info(Some(Duration::from_secs(1)));
+                Status::with_error_details(Code::Unavailable, "too many sign-ins at once; retry in a second", details)
             }
             IdentityError::UsernameTaken => {
                 with_reason(Code::AlreadyExists, "the username is taken", Reason::UsernameTaken, DOMAIN)
@@ -241,6 +249,7 @@ mod tests {
             (IdentityError::AccountDisabled, Code::PermissionDenied),
             (IdentityError::TooManyAttempts { retry_after: Duration::from_secs(60) }, Code::ResourceExhausted),
             (IdentityError::UsernameTaken, Code::AlreadyExists),
+            (IdentityError::Busy, Code::Unavailable),
             (IdentityError::SessionInvalid, Code::Unauthenticated),
             (IdentityError::NotFound("session"), Code::NotFound),
             (IdentityError::NoPassword, Code::FailedPrecondition),

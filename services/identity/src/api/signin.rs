@@ -24,8 +24,7 @@ pub async fn sign_in(
     req: SignInRequest,
 ) -> Result<SignInResponse, IdentityError> {
     let SignInRequest { email, password } = req;
-    let mut conn = api.context.pool.get().await?;
-    let (email, user) = password_account(&mut conn, principal, &email, password).await?;
+    let (email, user) = password_account(&api.context.pool, principal, &email, password).await?;
     let ip = principal.client_ip.as_deref();
     if user.deleted_at.is_some() {
         return Err(IdentityError::AccountDeleted);
@@ -33,6 +32,7 @@ pub async fn sign_in(
     if !user.is_active {
         return Err(IdentityError::AccountDisabled);
     }
+    let mut conn = api.context.pool.get().await?;
     let (token, session, user) = conn
         .transaction(async |conn| {
             attempts::record(conn, Some(email.as_str()), ip, true).await?;

@@ -9,8 +9,10 @@ use chrono::Utc;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 use jazz_platform::Principal;
 use jazz_platform::audit::AuditEntry;
+use jazz_platform::db::DbPool;
 use jazz_platform::error::FieldViolation;
 use jazz_platform::ids::to_api;
+use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use crate::domain::email::Email;
@@ -85,22 +87,51 @@ pub fn warm_up() {
     drop(tokio::task::spawn_blocking(dummy_hash));
 }
 
+/// How many password hashes run at once (argon2 takes ~19 MiB and a core
+/// for tens of milliseconds each), and how many more may wait for one.
+/// A sign-in burst beyond both is refused at once (UNAVAILABLE, retry
+/// shortly) instead of queueing without bound: memory stays at a few
+/// hashes' worth and nobody waits seconds for an answer.
+struct HashGate {
+    running: Semaphore,
+    admitted: Semaphore,
+}
+
+fn hash_gate() -> &'static HashGate {
+    static GATE: OnceLock<HashGate> = OnceLock::new();
+    GATE.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        HashGate { running: Semaphore::new(cores), admitted: Semaphore::new(cores * 4) }
+    })
+}
+
+/// Runs a password hash or verification off the runtime, through the
+/// [`HashGate`].
+async fn gated<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, IdentityError> {
+    let gate = hash_gate();
+    let Ok(_admitted) = gate.admitted.try_acquire() else {
+        return Err(IdentityError::Busy);
+    };
+    let _running = gate.running.acquire().await.map_err(|_| IdentityError::Busy)?;
+    Ok(blocking(work).await?)
+}
+
 /// Checks `password` against `stored` off the runtime; without a stored
 /// hash it checks against the dummy and answers false.
 pub async fn verify_password(password: String, stored: Option<String>) -> Result<bool, IdentityError> {
-    Ok(blocking(move || match stored {
+    gated(move || match stored {
         Some(stored) => password::verify(&password, &stored),
         None => {
             let _ = password::verify(&password, dummy_hash());
             false
         }
     })
-    .await?)
+    .await
 }
 
 /// Hashes a new password off the runtime.
 pub async fn hash_password(password: String) -> Result<String, IdentityError> {
-    Ok(blocking(move || password::hash(&password)).await??)
+    Ok(gated(move || password::hash(&password)).await??)
 }
 
 /// One field violation as an error.
@@ -133,23 +164,29 @@ pub async fn record_failure(
 /// password verified (a dummy hash for unknown addresses, so every failure
 /// takes about as long), and a failure recorded with its LOGIN_FAILED
 /// entry. An unknown address, a wrong password and an unverified address
-/// are one answer: INVALID_CREDENTIALS.
+/// are one answer: INVALID_CREDENTIALS. No pooled connection is held
+/// while the password is checked: a burst of sign-ins waits on the hash
+/// gate, never on the pool that every other call needs.
 pub async fn password_account(
-    conn: &mut AsyncPgConnection,
+    pool: &DbPool,
     principal: &Principal,
     email: &str,
     password: String,
 ) -> Result<(Email, UserRow), IdentityError> {
     let email = Email::parse("email", email).map_err(violation)?;
     check_presented("password", &password)?;
-    check_throttle(conn, Some(email.as_str()), principal.client_ip.as_deref()).await?;
-    let user = users::by_email(conn, email.as_str()).await?;
+    let user = {
+        let mut conn = pool.get().await?;
+        check_throttle(&mut conn, Some(email.as_str()), principal.client_ip.as_deref()).await?;
+        users::by_email(&mut conn, email.as_str()).await?
+    };
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let matched = verify_password(password, stored).await?;
     match user {
         Some(user) if matched && user.email_verified.is_some() => Ok((email, user)),
         other => {
-            record_failure(conn, principal, email.as_str(), other.map(|u| u.id)).await?;
+            let mut conn = pool.get().await?;
+            record_failure(&mut conn, principal, email.as_str(), other.map(|u| u.id)).await?;
             Err(IdentityError::InvalidCredentials)
         }
     }

@@ -26,8 +26,7 @@ pub async fn undelete(
     req: UndeleteMeRequest,
 ) -> Result<UndeleteMeResponse, IdentityError> {
     let UndeleteMeRequest { email, password } = req;
-    let mut conn = api.context.pool.get().await?;
-    let (email, user) = password_account(&mut conn, principal, &email, password).await?;
+    let (email, user) = password_account(&api.context.pool, principal, &email, password).await?;
     let ip = principal.client_ip.as_deref();
     let window_start = Utc::now() - RETENTION;
     match user.deleted_at {
@@ -39,6 +38,7 @@ pub async fn undelete(
     if !user.is_active {
         return Err(IdentityError::AccountDisabled);
     }
+    let mut conn = api.context.pool.get().await?;
     let (token, session, restored) = conn
         .transaction(async |conn| {
             // The purge may have taken the row since the check: then no row.
