@@ -8,6 +8,7 @@ pub mod config;
 pub mod limits;
 pub mod proxy;
 pub mod routes;
+pub mod shared_limits;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -65,7 +66,7 @@ pub async fn build(config: GatewayConfig) -> anyhow::Result<Application> {
     let backends = Backends::connect(&config)?;
     let key = Arc::new(PrincipalKey::new(config.principal_secret.clone()));
     let auth = Authenticator::new(backends.identity.clone(), key.clone(), config.auth_cache_ttl);
-    let limits = Arc::new(RateLimiters::new(config.rate_limits));
+    let limits = Arc::new(RateLimiters::new(config.rate_limits.clone())?);
     spawn_limiter_cleanup(limits.clone());
     let forwarder = Forwarder { key, auth, limits };
 
