@@ -16,7 +16,7 @@ use std::sync::Arc;
 use axum::body::Body as AxumBody;
 use jazz_contract::jazz::billing::v1::billing_internal_service_client::BillingInternalServiceClient;
 use jazz_platform::server::{HealthProbe, ServeSpec, ServiceHost};
-use jazz_platform::{Application, PrincipalKey};
+use jazz_platform::{Application, PrincipalKey, ServiceName};
 use tonic::transport::{Channel, Endpoint};
 
 use auth::Authenticator;
@@ -100,7 +100,7 @@ pub async fn build(config: GatewayConfig) -> anyhow::Result<Application> {
         }),
     );
 
-    let host = ServiceHost::bind(&config.listen, config.limits.clone()).await?;
+    let host = ServiceHost::bind(&config.listen, config.limits.clone()).await?.serving_as(ServiceName::Gateway);
     let spec = ServeSpec {
         routes: tonic::service::Routes::from(router),
         health_names: PUBLIC_SERVICES.iter().map(|(name, _)| *name).collect(),

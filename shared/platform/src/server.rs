@@ -4,7 +4,8 @@
 //! Layers, outermost first: panic catching (a panicking handler answers
 //! INTERNAL and the process lives on), request ids (`x-request-id`, made
 //! when absent and echoed back), a tracing span per call joined to the
-//! caller's W3C trace, a global concurrency limit, requests that cannot be
+//! caller's W3C trace, RED metrics per method ([`crate::metrics::RedLayer`]),
+//! a global concurrency limit, requests that cannot be
 //! decoded answered INVALID_ARGUMENT ([`crate::malformed`]), and the call's
 //! deadline made current for its handler ([`crate::deadline::DeadlineLayer`],
 //! which [`crate::peer::Peer`] passes on).
@@ -27,7 +28,7 @@ use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, 
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse};
 use tracing::Level;
 
-use crate::config::{Listen, ServerLimits};
+use crate::config::{Listen, ServerLimits, ServiceName};
 use crate::db::{DbPool, ping};
 
 /// The request-id header, set by the first hop and carried to the last.
@@ -42,6 +43,7 @@ pub struct ServiceHost {
     listener: TcpListener,
     local_addr: SocketAddr,
     limits: ServerLimits,
+    service: &'static str,
 }
 
 /// What a host serves.
@@ -128,7 +130,13 @@ impl ServiceHost {
             }
         };
         let local_addr = listener.local_addr()?;
-        Ok(Self { listener, local_addr, limits })
+        Ok(Self { listener, local_addr, limits, service: "unnamed" })
+    }
+
+    /// Names the service served, for its metrics' and spans' `service` label.
+    pub fn serving_as(mut self, service: ServiceName) -> Self {
+        self.service = service.as_str();
+        self
     }
 
     /// The address actually bound.
@@ -167,6 +175,7 @@ impl ServiceHost {
                     .on_response(DefaultOnResponse::new().level(Level::INFO))
                     .on_failure(DefaultOnFailure::new().level(Level::INFO)),
             )
+            .layer(crate::metrics::RedLayer::new(self.service))
             .layer(tower::limit::GlobalConcurrencyLimitLayer::new(self.limits.max_concurrent_requests))
             .layer(tower::util::MapResponseLayer::new(crate::malformed::rewrite))
             .layer(crate::deadline::DeadlineLayer::new(self.limits.request_timeout))

@@ -21,6 +21,7 @@ mod library;
 mod mail;
 mod metrics;
 mod migrations;
+mod observability;
 mod oidc;
 mod progress;
 mod schema;

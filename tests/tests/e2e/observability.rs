@@ -1,0 +1,136 @@
+//! Observability (issue 14 parts 1 and 2), through the suite's real servers:
+//! - metrics: the process's Prometheus endpoint is scraped over HTTP and
+//!   parsed with a Prometheus exposition-format parser; calls made show up in
+//!   the RED counters and histograms of the gateway and of the service
+//!   behind it, the pool gauges, the session cache, the rate-limit refusals
+//!   and the Redis fallbacks.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use jazz_contract::jazz::billing::v1 as billing;
+use jazz_contract::jazz::identity::v1 as identity;
+use jazz_e2e::{Suite, bearer};
+use prometheus_parse::{Scrape, Value};
+use secrecy::SecretString;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tonic::Code;
+
+/// The process's metrics endpoint, started once (one recorder per process).
+async fn metrics_endpoint() -> anyhow::Result<SocketAddr> {
+    static ENDPOINT: tokio::sync::OnceCell<SocketAddr> = tokio::sync::OnceCell::const_new();
+    let addr =
+        ENDPOINT.get_or_try_init(|| jazz_platform::metrics::serve(SocketAddr::from(([127, 0, 0, 1], 0)))).await?;
+    Ok(*addr)
+}
+
+/// `GET /metrics` over a plain HTTP/1.0 connection, parsed.
+async fn scrape(addr: SocketAddr) -> anyhow::Result<Scrape> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    stream.write_all(b"GET /metrics HTTP/1.0\r\nhost: metrics\r\n\r\n").await?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await?;
+    let (head, body) = answer.split_once("\r\n\r\n").ok_or_else(|| anyhow::anyhow!("no HTTP answer: {answer}"))?;
+    anyhow::ensure!(head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"), "{head}");
+    anyhow::ensure!(head.to_ascii_lowercase().contains("content-type: text/plain; version=0.0.4"), "{head}");
+    Ok(Scrape::parse(body.lines().map(|line| Ok(line.to_owned())))?)
+}
+
+/// The value of the counter or gauge `name` whose labels include `labels`
+/// (0 when no such series exists yet).
+fn value(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
+    scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .map(|s| match &s.value {
+            Value::Counter(v) | Value::Gauge(v) | Value::Untyped(v) => *v,
+            Value::Histogram(_) | Value::Summary(_) => 0.0,
+        })
+        .sum()
+}
+
+/// How many observations the histogram `name` with `labels` holds.
+fn observations(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
+    scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .filter_map(|s| match &s.value {
+            Value::Histogram(buckets) => buckets.iter().map(|b| b.count).reduce(f64::max),
+            _ => None,
+        })
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scrape_shows_the_calls_made_the_pools_the_session_cache_and_the_limits() -> anyhow::Result<()> {
+    let endpoint = metrics_endpoint().await?;
+    // Shared limits on a Redis that is not there: every check falls back.
+    let limits = gateway::limits::RateLimits {
+        credentials_per_min: 4,
+        shared: Some(gateway::limits::SharedLimits {
+            url: SecretString::from("redis://127.0.0.1:1/"),
+            key_prefix: "jazz-test".into(),
+            timeout: std::time::Duration::from_millis(200),
+        }),
+        ..Default::default()
+    };
+    let suite = Suite::builder().rate_limits(limits).start().await?;
+    let before = scrape(endpoint).await?;
+
+    let list_plans = "/jazz.billing.v1.BillingService/ListPlans";
+    let mut plans = billing::billing_service_client::BillingServiceClient::new(suite.gateway_channel().await?);
+    for _ in 0..3 {
+        plans.list_plans(billing::ListPlansRequest::default()).await?;
+    }
+    // Sign-up and verification are two credential calls; two GetMe calls
+    // with the new session: one cache miss, then a hit.
+    let token = suite.learner("observer@example.com").await?;
+    let mut users = identity::user_service_client::UserServiceClient::new(suite.gateway_channel().await?);
+    for _ in 0..2 {
+        users.get_me(bearer(identity::GetMeRequest::default(), &token)?).await?;
+    }
+    let mut auth = identity::auth_service_client::AuthServiceClient::new(suite.gateway_channel().await?);
+    let mut refused = 0;
+    for i in 0..4 {
+        let request = identity::SignInRequest { email: format!("nobody{i}@example.com"), ..Default::default() };
+        if auth.sign_in(request).await.err().is_some_and(|s| s.code() == Code::ResourceExhausted) {
+            refused += 1;
+        }
+    }
+    assert!(refused >= 2, "the credential limit of 4 refused the calls beyond it ({refused})");
+    // The pool gauges are sampled every second.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let after = scrape(endpoint).await?;
+
+    let delta = |name: &str, labels: &[(&str, &str)]| value(&after, name, labels) - value(&before, name, labels);
+    let requests = "grpc_server_requests_total";
+    for service in ["gateway", "billing"] {
+        let ok = delta(requests, &[("service", service), ("method", list_plans), ("code", "OK")]);
+        assert!(ok >= 3.0, "{service}: 3 ListPlans counted OK, got {ok}");
+        let timed = observations(
+            &after,
+            "grpc_server_request_duration_seconds",
+            &[("service", service), ("method", list_plans)],
+        );
+        assert!(timed >= 3.0, "{service}: ListPlans durations observed ({timed})");
+    }
+    let exhausted = delta(requests, &[("service", "gateway"), ("code", "RESOURCE_EXHAUSTED")]);
+    assert!(exhausted >= f64::from(refused), "refused calls counted with their code ({exhausted})");
+    assert!(delta("rate_limit_refusals_total", &[("scope", "credentials")]) >= f64::from(refused));
+    assert!(delta("rate_limit_redis_fallbacks_total", &[]) >= 1.0, "the unreachable Redis is counted");
+    assert!(delta("gateway_session_cache_misses_total", &[]) >= 1.0);
+    assert!(delta("gateway_session_cache_hits_total", &[]) >= 1.0);
+    let open: HashMap<&str, f64> = ["identity", "billing", "content", "progress"]
+        .into_iter()
+        .map(|s| (s, value(&after, "db_pool_connections_open", &[("service", s)])))
+        .collect();
+    assert!(open.values().all(|n| *n >= 0.0) && open["billing"] >= 1.0, "pool gauges per service: {open:?}");
+    assert!(after.samples.iter().any(|s| s.metric == "db_pool_waiting"), "waiting callers gauge present");
+    assert!(after.samples.iter().any(|s| s.metric == "db_pool_connections_in_use"), "in-use gauge present");
+
+    // Unknown paths add no series of their own.
+    assert!(after.samples.iter().all(|s| s.labels.get("method").is_none_or(|m| m.starts_with('/') || m == "unknown")));
+    Ok(())
+}
