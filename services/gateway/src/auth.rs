@@ -92,6 +92,7 @@ impl Authenticator {
         let mut request = tonic::Request::new(ValidateSessionRequest { session_token: token.to_owned() });
         request.set_timeout(Duration::from_secs(2));
         self.key.attach(&mut request, &Principal::service("gateway"));
+        jazz_platform::telemetry::inject_metadata(request.metadata_mut());
         let answer = self.identity.clone().validate_session(request).await.map_err(|status| match status.code() {
             tonic::Code::Unauthenticated | tonic::Code::NotFound | tonic::Code::PermissionDenied => {
                 Status::unauthenticated("invalid or expired session")

@@ -110,10 +110,21 @@ fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> http::Resp
     tonic::Status::internal(format!("internal error (id {error_id})")).into_http()
 }
 
-fn make_span(request: &http::Request<tonic::body::Body>) -> tracing::Span {
+/// The span of one call: named after the method in traces, joined to the
+/// caller's trace, its `trace_id` and `request_id` on every log line inside.
+fn make_span(service: &'static str, request: &http::Request<tonic::body::Body>) -> tracing::Span {
     let request_id = request.headers().get(&REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let span = tracing::info_span!("call", method = %request.uri().path(), request_id = %request_id);
+    let span = tracing::info_span!(
+        "call",
+        otel.name = %request.uri().path(),
+        otel.kind = "server",
+        service,
+        method = %request.uri().path(),
+        request_id = %request_id,
+        trace_id = tracing::field::Empty,
+    );
     crate::telemetry::extract(request.headers(), &span);
+    crate::telemetry::record_trace_id(&span);
     span
 }
 
@@ -163,13 +174,14 @@ impl ServiceHost {
 
         let health_task = tokio::spawn(watch_health(health.clone(), spec.health_names.clone(), spec.probe.clone()));
 
+        let service = self.service;
         let layers = tower::ServiceBuilder::new()
             .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
             .layer(SetRequestIdLayer::new(REQUEST_ID_HEADER, MakeUlidRequestId))
             .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
             .layer(
                 tower_http::trace::TraceLayer::new_for_grpc()
-                    .make_span_with(make_span)
+                    .make_span_with(move |request: &http::Request<tonic::body::Body>| make_span(service, request))
                     // One access-log line per call; a non-OK status is an
                     // answer, not a server fault, so it is not logged as one.
                     .on_response(DefaultOnResponse::new().level(Level::INFO))

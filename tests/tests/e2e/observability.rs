@@ -4,13 +4,20 @@
 //!   the RED counters and histograms of the gateway and of the service
 //!   behind it, the pool gauges, the session cache, the rate-limit refusals
 //!   and the Redis fallbacks.
+//! - tracing: the process exports its spans over OTLP/gRPC to a receiver the
+//!   test serves (opentelemetry-proto's TraceService); a GenerateContent
+//!   through the gateway is one trace holding the gateway's, content's and
+//!   billing's spans (the handler, the engine and the quota call inside).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use jazz_contract::jazz::billing::v1 as billing;
 use jazz_contract::jazz::identity::v1 as identity;
-use jazz_e2e::{Suite, bearer};
+use jazz_e2e::{Suite, bearer, lick_request};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
+use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::common::v1::any_value;
 use prometheus_parse::{Scrape, Value};
 use secrecy::SecretString;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -132,5 +139,103 @@ async fn a_scrape_shows_the_calls_made_the_pools_the_session_cache_and_the_limit
 
     // Unknown paths add no series of their own.
     assert!(after.samples.iter().all(|s| s.labels.get("method").is_none_or(|m| m.starts_with('/') || m == "unknown")));
+    Ok(())
+}
+
+/// One span as the receiver got it.
+#[derive(Debug, Clone)]
+struct Received {
+    trace_id: Vec<u8>,
+    name: String,
+    attributes: HashMap<String, String>,
+}
+
+/// An OTLP/gRPC trace receiver keeping every span it is sent.
+#[derive(Clone, Default)]
+struct Receiver(std::sync::Arc<std::sync::Mutex<Vec<Received>>>);
+
+#[tonic::async_trait]
+impl TraceService for Receiver {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        let spans = request.into_inner().resource_spans.into_iter().flat_map(|r| r.scope_spans).flat_map(|s| s.spans);
+        let received = spans.map(|span| Received {
+            trace_id: span.trace_id,
+            name: span.name,
+            attributes: span
+                .attributes
+                .into_iter()
+                .filter_map(|kv| match kv.value.and_then(|v| v.value) {
+                    Some(any_value::Value::StringValue(value)) => Some((kv.key, value)),
+                    _ => None,
+                })
+                .collect(),
+        });
+        if let Ok(mut kept) = self.0.lock() {
+            kept.extend(received);
+        }
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+impl Receiver {
+    fn spans(&self) -> Vec<Received> {
+        self.0.lock().map(|spans| spans.clone()).unwrap_or_default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generation_through_the_gateway_is_one_trace_across_gateway_content_and_billing() -> anyhow::Result<()> {
+    let receiver = Receiver::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let otlp = listener.local_addr()?;
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(TraceServiceServer::new(receiver.clone()))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    // The first subscriber of the process wins; no other test sets one.
+    let telemetry = jazz_platform::telemetry::init_with_endpoint("jazz-e2e", Some(format!("http://{otlp}")))?;
+
+    let suite = Suite::start().await?;
+    let token = suite.learner("traced@example.com").await?;
+    let mut content = jazz_contract::jazz::content::v1::content_service_client::ContentServiceClient::new(
+        suite.gateway_channel().await?,
+    );
+    content.generate_content(bearer(lick_request("Bb", 160, ""), &token)?).await?;
+
+    let generate = "/jazz.content.v1.ContentService/GenerateContent";
+    let consume = "/jazz.billing.v1.BillingInternalService/ConsumeQuota";
+    let is_call = |span: &Received, service: &str, method: &str| {
+        span.attributes.get("service").map(String::as_str) == Some(service)
+            && span.attributes.get("method").map(String::as_str) == Some(method)
+    };
+    let mut trace = Vec::new();
+    for _ in 0..50 {
+        telemetry.flush();
+        let spans = receiver.spans();
+        if let Some(root) = spans.iter().find(|s| is_call(s, "gateway", generate)).map(|s| s.trace_id.clone()) {
+            trace = spans.into_iter().filter(|s| s.trace_id == root).collect();
+            if trace.iter().any(|s| is_call(s, "billing", consume)) && trace.iter().any(|s| s.name == "store_generated")
+            {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let names: Vec<&str> = trace.iter().map(|s| s.name.as_str()).collect();
+    assert!(trace.iter().any(|s| is_call(s, "gateway", generate)), "the gateway's span: {names:?}");
+    assert!(trace.iter().any(|s| is_call(s, "content", generate)), "content's span in the same trace: {names:?}");
+    assert!(trace.iter().any(|s| is_call(s, "billing", consume)), "billing's span in the same trace: {names:?}");
+    for inner in ["generate_content", "engine", "consume_quota", "store_generated"] {
+        assert!(names.contains(&inner), "{inner} in the trace: {names:?}");
+    }
+    // The gateway's span is named after the method, and every call span
+    // carries the request id the gateway set.
+    let calls: Vec<&Received> = trace.iter().filter(|s| s.attributes.contains_key("method")).collect();
+    assert!(calls.iter().all(|s| s.attributes.get("request_id").is_some_and(|id| !id.is_empty())), "{calls:?}");
+    assert!(trace.iter().any(|s| s.name == generate));
     Ok(())
 }
