@@ -283,3 +283,26 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_lines_inside_a_call_carry_its_trace_and_request_ids() {
+        let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+        let request = http::Request::builder()
+            .uri("/jazz.content.v1.ContentService/GenerateContent")
+            .header("traceparent", format!("00-{trace}-00f067aa0ba902b7-01"))
+            .header(REQUEST_ID_HEADER, "01JREQUEST")
+            .body(tonic::body::Body::default())
+            .unwrap();
+        let ((), log) = crate::telemetry::capture::logs(|| {
+            let span = make_span("content", &request);
+            span.in_scope(|| tracing::info!("inside the handler"));
+        });
+        let line = log.lines().find(|l| l.contains("inside the handler")).unwrap_or_default();
+        assert!(line.contains(&format!("trace_id=\"{trace}\"")), "{line}");
+        assert!(line.contains("request_id=01JREQUEST") && line.contains("service=\"content\""), "{line}");
+    }
+}

@@ -173,3 +173,94 @@ pub fn record_trace_id(span: &tracing::Span) {
         span.record("trace_id", id.as_str());
     }
 }
+
+/// A subscriber like [`init`]'s, local to one test, writing its log lines
+/// to a buffer.
+#[cfg(test)]
+pub(crate) mod capture {
+    use std::sync::{Arc, Mutex};
+
+    use opentelemetry::trace::TracerProvider as _;
+    use opentelemetry_sdk::propagation::TraceContextPropagator;
+    use opentelemetry_sdk::trace::SdkTracerProvider;
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Buffer {
+        type Writer = Buffer;
+        fn make_writer(&'a self) -> Buffer {
+            self.clone()
+        }
+    }
+
+    /// Runs `f` under the subscriber; answers its result and the log.
+    pub(crate) fn logs<T>(f: impl FnOnce() -> T) -> (T, String) {
+        opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+        let provider = SdkTracerProvider::builder().build();
+        let buffer = Buffer::default();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_subscriber::fmt::layer().with_writer(buffer.clone()).with_ansi(false))
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        let out = tracing::subscriber::with_default(subscriber, f);
+        let log = String::from_utf8_lossy(&buffer.0.lock().unwrap()).into_owned();
+        (out, log)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
+    const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
+    #[test]
+    fn a_delivery_joins_the_trace_its_event_stored() {
+        let ((id, passed_on), log) = capture::logs(|| {
+            let span = span_with_parent(Some(TRACEPARENT));
+            let passed_on = span.in_scope(|| {
+                tracing::info!("delivering");
+                current_traceparent()
+            });
+            (trace_id(&span), passed_on)
+        });
+        assert_eq!(id.as_deref(), Some(TRACE));
+        // Passed on with this span as the parent: same trace, another span.
+        let passed_on = passed_on.unwrap_or_default();
+        assert!(passed_on.starts_with(&format!("00-{TRACE}-")), "{passed_on}");
+        assert_ne!(passed_on, TRACEPARENT);
+        assert!(log.contains(&format!("trace_id=\"{TRACE}\"")) && log.contains("delivering"), "{log}");
+    }
+
+    #[test]
+    fn without_a_valid_traceparent_a_delivery_starts_a_trace_of_its_own() {
+        let ((none, garbage), _) =
+            capture::logs(|| (trace_id(&span_with_parent(None)), trace_id(&span_with_parent(Some("00-not-a-trace")))));
+        assert!(none.is_some_and(|id| id.len() == 32 && id != TRACE));
+        assert!(garbage.is_some_and(|id| id.len() == 32 && id != TRACE));
+    }
+
+    #[test]
+    fn outgoing_metadata_carries_the_current_trace() {
+        let (metadata, _) = capture::logs(|| {
+            let span = span_with_parent(Some(TRACEPARENT));
+            let mut metadata = tonic::metadata::MetadataMap::new();
+            span.in_scope(|| inject_metadata(&mut metadata));
+            metadata
+        });
+        let traceparent = metadata.get("traceparent").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        assert!(traceparent.starts_with(&format!("00-{TRACE}-")), "{traceparent}");
+    }
+}

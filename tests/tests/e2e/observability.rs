@@ -196,8 +196,12 @@ async fn a_generation_through_the_gateway_is_one_trace_across_gateway_content_an
             .add_service(TraceServiceServer::new(receiver.clone()))
             .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
     );
-    // The first subscriber of the process wins; no other test sets one.
-    let telemetry = jazz_platform::telemetry::init_with_endpoint("jazz-e2e", Some(format!("http://{otlp}")))?;
+    // The first subscriber of the process wins; no other test sets one. It
+    // stays for the rest of the process (its provider is never shut down
+    // under the tests that run after this one).
+    static TELEMETRY: std::sync::OnceLock<jazz_platform::telemetry::TelemetryGuard> = std::sync::OnceLock::new();
+    let guard = jazz_platform::telemetry::init_with_endpoint("jazz-e2e", Some(format!("http://{otlp}")))?;
+    let telemetry = TELEMETRY.get_or_init(|| guard);
 
     let suite = Suite::start().await?;
     let token = suite.learner("traced@example.com").await?;
