@@ -43,13 +43,19 @@ async fn scrape(addr: SocketAddr) -> anyhow::Result<Scrape> {
     Ok(Scrape::parse(body.lines().map(|line| Ok(line.to_owned())))?)
 }
 
+/// The samples of `name` whose labels include `labels`.
+fn series<'a>(
+    scrape: &'a Scrape,
+    name: &'a str,
+    labels: &'a [(&'a str, &'a str)],
+) -> impl Iterator<Item = &'a prometheus_parse::Sample> {
+    scrape.samples.iter().filter(move |s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+}
+
 /// The value of the counter or gauge `name` whose labels include `labels`
 /// (0 when no such series exists yet).
 fn value(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
-    scrape
-        .samples
-        .iter()
-        .filter(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+    series(scrape, name, labels)
         .map(|s| match &s.value {
             Value::Counter(v) | Value::Gauge(v) | Value::Untyped(v) => *v,
             Value::Histogram(_) | Value::Summary(_) => 0.0,
@@ -59,10 +65,7 @@ fn value(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
 
 /// How many observations the histogram `name` with `labels` holds.
 fn observations(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
-    scrape
-        .samples
-        .iter()
-        .filter(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+    series(scrape, name, labels)
         .filter_map(|s| match &s.value {
             Value::Histogram(buckets) => buckets.iter().map(|b| b.count).reduce(f64::max),
             _ => None,
