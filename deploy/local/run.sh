@@ -64,11 +64,14 @@ export MAIL_LOG_LINKS=${MAIL_LOG_LINKS:-1}
 
 port_of() { case $1 in identity) echo $((port_base + 10));; billing) echo $((port_base + 11));; content) echo $((port_base + 12));; progress) echo $((port_base + 13));; esac; }
 export GATEWAY_ADDR=${GATEWAY_ADDR:-0.0.0.0:$port_base}
+# Each process's Prometheus endpoint (GET /metrics): its gRPC port + 100.
+export GATEWAY_METRICS_ADDR=${GATEWAY_METRICS_ADDR:-127.0.0.1:$((port_base + 100))}
 for svc in "${services[@]}"; do
   upper=${svc^^}
   export "${upper}_DATABASE_URL=${pg}/${db_prefix}_${svc}"
   export "${upper}_URL=http://127.0.0.1:$(port_of "$svc")"
   export "${upper}_ADDR=127.0.0.1:$(port_of "$svc")"
+  export "${upper}_METRICS_ADDR=127.0.0.1:$(($(port_of "$svc") + 100))"
 done
 
 echo "==> migrating and seeding"
@@ -115,6 +118,7 @@ Demo users (seeds/identity/users.json): demo@jazzmaster.pro / blue-in-green-1959
   $grpcurl -plaintext -d '{"email":"demo@jazzmaster.pro","password":"blue-in-green-1959"}' $gateway_addr jazz.identity.v1.AuthService/SignIn
   $grpcurl -plaintext -H "authorization: Bearer <session_token>" -d '{"parameters":{"type":"CONTENT_TYPE_JAZZ_LICK","key":"Bb","style":"bebop"}}' $gateway_addr jazz.content.v1.ContentService/GenerateContent
 Mail links (sign-up, reset, magic link) appear in $state/identity.log.
+Metrics (Prometheus text): curl http://127.0.0.1:$((port_base + 100))/metrics (gateway; services at their port + 100)
 MSG
 
 if [ "${RUN_DETACHED:-0}" = 1 ]; then

@@ -24,6 +24,10 @@ pub const TEST_PRINCIPAL_SECRET: &str = "test-principal-secret-0123456789abcdef"
 pub struct Suite {
     /// The gateway's address.
     pub gateway: SocketAddr,
+    /// Every gateway's address, the first being [`Self::gateway`]: more
+    /// than one with [`SuiteBuilder::gateways`], each a replica in front of
+    /// the same services.
+    pub gateways: Vec<SocketAddr>,
     /// Each data service's address, for direct (non-gateway) calls.
     pub services: Vec<(ServiceName, SocketAddr)>,
     /// Each service's database.
@@ -114,16 +118,30 @@ impl Suite {
 }
 
 /// How a [`Suite`] is started (the crates.io `TestApp` builder's shape).
-#[derive(Default)]
 pub struct SuiteBuilder {
     rate_limits: gateway::limits::RateLimits,
     gateway_limits: ServerLimits,
+    gateways: usize,
+}
+
+impl Default for SuiteBuilder {
+    fn default() -> Self {
+        Self { rate_limits: Default::default(), gateway_limits: ServerLimits::default(), gateways: 1 }
+    }
 }
 
 impl SuiteBuilder {
     /// The gateway's per-address, per-user and credential rate limits.
     pub fn rate_limits(mut self, rate_limits: gateway::limits::RateLimits) -> Self {
         self.rate_limits = rate_limits;
+        self
+    }
+
+    /// How many gateway replicas to start (1 by default), each with the
+    /// same settings: with [`RateLimits::shared`](gateway::limits::RateLimits)
+    /// set they share their limits in Redis.
+    pub fn gateways(mut self, count: usize) -> Self {
+        self.gateways = count.max(1);
         self
     }
 
@@ -189,18 +207,22 @@ impl SuiteBuilder {
             };
             services.push((service, spawn(app, &mut stop)));
         }
-        let gateway = gateway::build(gateway::GatewayConfig {
-            listen: Listen::loopback()?,
-            peers,
-            principal_secret: SecretString::from(TEST_PRINCIPAL_SECRET.to_owned()),
-            limits: self.gateway_limits,
-            auth_cache_ttl: Duration::from_secs(1),
-            rate_limits: self.rate_limits,
-            cors_allowed_origins: vec!["https://app.jazzmaster.test".to_owned()],
-        })
-        .await?;
-        let gateway = spawn(gateway, &mut stop);
-        Ok(Suite { gateway, services, databases, mailer, oidc, stripe, stop })
+        let mut gateways = Vec::new();
+        for _ in 0..self.gateways {
+            let gateway = gateway::build(gateway::GatewayConfig {
+                listen: Listen::loopback()?,
+                peers: peers.clone(),
+                principal_secret: SecretString::from(TEST_PRINCIPAL_SECRET.to_owned()),
+                limits: self.gateway_limits.clone(),
+                auth_cache_ttl: Duration::from_secs(1),
+                rate_limits: self.rate_limits.clone(),
+                cors_allowed_origins: vec!["https://app.jazzmaster.test".to_owned()],
+            })
+            .await?;
+            gateways.push(spawn(gateway, &mut stop));
+        }
+        let gateway = gateways[0];
+        Ok(Suite { gateway, gateways, services, databases, mailer, oidc, stripe, stop })
     }
 }
 

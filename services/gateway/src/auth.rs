@@ -4,6 +4,8 @@
 //! Answers are cached for a few seconds (`AUTH_CACHE_TTL_MS`, default 5 s)
 //! so a burst of calls costs one lookup, while a revoked session is refused
 //! within that time. The cache key is the token's SHA-256, not the token.
+//! Lookups count in `gateway_session_cache_hits_total` and
+//! `gateway_session_cache_misses_total`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -67,8 +69,10 @@ impl Authenticator {
             .ok_or_else(|| Status::unauthenticated("malformed authorization header: expected Bearer <token>"))?;
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         if let Some(session) = self.cached(&digest) {
+            metrics::counter!("gateway_session_cache_hits_total").increment(1);
             return Ok(Some(session));
         }
+        metrics::counter!("gateway_session_cache_misses_total").increment(1);
         let session = self.validate(token).await?;
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() >= CACHE_CAPACITY {
@@ -88,6 +92,7 @@ impl Authenticator {
         let mut request = tonic::Request::new(ValidateSessionRequest { session_token: token.to_owned() });
         request.set_timeout(Duration::from_secs(2));
         self.key.attach(&mut request, &Principal::service("gateway"));
+        jazz_platform::telemetry::inject_metadata(request.metadata_mut());
         let answer = self.identity.clone().validate_session(request).await.map_err(|status| match status.code() {
             tonic::Code::Unauthenticated | tonic::Code::NotFound | tonic::Code::PermissionDenied => {
                 Status::unauthenticated("invalid or expired session")

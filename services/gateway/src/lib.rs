@@ -8,6 +8,7 @@ pub mod config;
 pub mod limits;
 pub mod proxy;
 pub mod routes;
+pub mod shared_limits;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use std::sync::Arc;
 use axum::body::Body as AxumBody;
 use jazz_contract::jazz::billing::v1::billing_internal_service_client::BillingInternalServiceClient;
 use jazz_platform::server::{HealthProbe, ServeSpec, ServiceHost};
-use jazz_platform::{Application, PrincipalKey};
+use jazz_platform::{Application, PrincipalKey, ServiceName};
 use tonic::transport::{Channel, Endpoint};
 
 use auth::Authenticator;
@@ -65,7 +66,7 @@ pub async fn build(config: GatewayConfig) -> anyhow::Result<Application> {
     let backends = Backends::connect(&config)?;
     let key = Arc::new(PrincipalKey::new(config.principal_secret.clone()));
     let auth = Authenticator::new(backends.identity.clone(), key.clone(), config.auth_cache_ttl);
-    let limits = Arc::new(RateLimiters::new(config.rate_limits));
+    let limits = Arc::new(RateLimiters::new(config.rate_limits.clone())?);
     spawn_limiter_cleanup(limits.clone());
     let forwarder = Forwarder { key, auth, limits };
 
@@ -99,7 +100,7 @@ pub async fn build(config: GatewayConfig) -> anyhow::Result<Application> {
         }),
     );
 
-    let host = ServiceHost::bind(&config.listen, config.limits.clone()).await?;
+    let host = ServiceHost::bind(&config.listen, config.limits.clone()).await?.serving_as(ServiceName::Gateway);
     let spec = ServeSpec {
         routes: tonic::service::Routes::from(router),
         health_names: PUBLIC_SERVICES.iter().map(|(name, _)| *name).collect(),

@@ -30,7 +30,7 @@ impl Forwarder {
     pub async fn forward(&self, channel: Channel, request: http::Request<AxumBody>) -> http::Response<AxumBody> {
         let (mut parts, body) = request.into_parts();
         let client_ip = client_ip(&parts);
-        if let Err(status) = self.limits.check_address(parts.uri.path(), client_ip) {
+        if let Err(status) = self.limits.check_address(parts.uri.path(), client_ip).await {
             return status.into_http();
         }
         let session = match self.auth.authenticate(parts.uri.path(), &parts.headers).await {
@@ -38,7 +38,7 @@ impl Forwarder {
             Err(status) => return status.into_http(),
         };
         if let Some(session) = session
-            && let Err(status) = self.limits.check_user(session.user_id)
+            && let Err(status) = self.limits.check_user(session.user_id).await
         {
             return status.into_http();
         }

@@ -37,6 +37,7 @@ pub async fn handle(
         tonic::Request::new(HandleStripeEventRequest { payload: payload.to_vec(), signature_header: signature });
     call.set_timeout(Duration::from_secs(10));
     key.attach(&mut call, &Principal::service("gateway"));
+    jazz_platform::telemetry::inject_metadata(call.metadata_mut());
     match billing.clone().handle_stripe_event(call).await {
         Ok(_) => plain(http::StatusCode::OK, "ok"),
         Err(status) => match status.code() {

@@ -41,6 +41,7 @@ impl ServiceContext {
         migrations.ensure_current(config.database.url.expose_secret(), config.migrate_on_start).await?;
         let pool = crate::db::pool(&config.database)?;
         crate::partitions::spawn_maintenance(pool.clone(), partitioned_tables);
+        crate::metrics::spawn_pool_gauges(config.service, pool.clone());
         let principal_key = PrincipalKey::new(config.principal_secret.clone());
         Ok(Self { pool, interceptor: PrincipalInterceptor::new(principal_key.clone()), principal_key, config })
     }
@@ -60,7 +61,9 @@ impl Application {
         routes: Routes,
         health_names: Vec<&'static str>,
     ) -> anyhow::Result<Self> {
-        let host = ServiceHost::bind(&context.config.listen, context.config.limits.clone()).await?;
+        let host = ServiceHost::bind(&context.config.listen, context.config.limits.clone())
+            .await?
+            .serving_as(context.config.service);
         let spec = ServeSpec {
             routes,
             health_names,

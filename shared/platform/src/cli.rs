@@ -37,6 +37,7 @@ where
     match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         [] | ["serve"] => {
             let config = ServiceConfig::from_env(service)?;
+            serve_metrics(service).await?;
             let app = build(config).await.with_context(|| format!("starting {}", service.as_str()))?;
             app.run_until_stopped(crate::server::shutdown_signal()).await
         }
@@ -59,6 +60,16 @@ where
             std::process::exit(2);
         }
     }
+}
+
+/// Serves the process's metrics where the environment says
+/// ([`crate::metrics::addr_from_env`]); a port that cannot be bound stops
+/// the start, as the gRPC port's would.
+pub async fn serve_metrics(service: ServiceName) -> anyhow::Result<()> {
+    if let Some(addr) = crate::metrics::addr_from_env(service)? {
+        crate::metrics::serve(addr).await.with_context(|| format!("serving metrics on {addr}"))?;
+    }
+    Ok(())
 }
 
 /// Creates the service's database when missing and applies its migrations.

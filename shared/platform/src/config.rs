@@ -62,6 +62,13 @@ impl ServiceName {
         }
     }
 
+    /// The default port of the Prometheus endpoint (`<SVC>_METRICS_ADDR`):
+    /// the gRPC port's last two digits after 90 (gateway 9051, identity
+    /// 9061, …).
+    pub fn default_metrics_port(self) -> u16 {
+        self.default_port() - 50000 + 9000
+    }
+
     /// The default database on the local server, e.g. `jazz_identity`.
     pub fn default_database(self) -> String {
         format!("jazz_{}", self.as_str())

@@ -21,6 +21,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod json;
 pub mod malformed;
+pub mod metrics;
 pub mod outbox;
 pub mod page_token;
 pub mod partitions;

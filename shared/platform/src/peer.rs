@@ -1,5 +1,6 @@
 //! Calls to a peer service: one lazily connected channel per peer, every
-//! request signed with the calling service's principal and given what is
+//! request carrying the current trace context (`traceparent`), signed with
+//! the calling service's principal and given what is
 //! left of the deadline of the call being served ([`Deadline::current_or`],
 //! set for each handler by the server's [`crate::deadline::DeadlineLayer`]);
 //! background work (relays, jobs), which serves no call, gets
@@ -71,6 +72,7 @@ impl Peer {
         let mut request = Request::new(message);
         deadline.apply(&mut request);
         self.key.attach(&mut request, &Principal::service(self.caller));
+        crate::telemetry::inject_metadata(request.metadata_mut());
         request
     }
 }

@@ -4,7 +4,8 @@
 //! Layers, outermost first: panic catching (a panicking handler answers
 //! INTERNAL and the process lives on), request ids (`x-request-id`, made
 //! when absent and echoed back), a tracing span per call joined to the
-//! caller's W3C trace, a global concurrency limit, requests that cannot be
+//! caller's W3C trace, RED metrics per method ([`crate::metrics::RedLayer`]),
+//! a global concurrency limit, requests that cannot be
 //! decoded answered INVALID_ARGUMENT ([`crate::malformed`]), and the call's
 //! deadline made current for its handler ([`crate::deadline::DeadlineLayer`],
 //! which [`crate::peer::Peer`] passes on).
@@ -27,7 +28,7 @@ use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, 
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse};
 use tracing::Level;
 
-use crate::config::{Listen, ServerLimits};
+use crate::config::{Listen, ServerLimits, ServiceName};
 use crate::db::{DbPool, ping};
 
 /// The request-id header, set by the first hop and carried to the last.
@@ -42,6 +43,7 @@ pub struct ServiceHost {
     listener: TcpListener,
     local_addr: SocketAddr,
     limits: ServerLimits,
+    service: &'static str,
 }
 
 /// What a host serves.
@@ -108,10 +110,21 @@ fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> http::Resp
     tonic::Status::internal(format!("internal error (id {error_id})")).into_http()
 }
 
-fn make_span(request: &http::Request<tonic::body::Body>) -> tracing::Span {
+/// The span of one call: named after the method in traces, joined to the
+/// caller's trace, its `trace_id` and `request_id` on every log line inside.
+fn make_span(service: &'static str, request: &http::Request<tonic::body::Body>) -> tracing::Span {
     let request_id = request.headers().get(&REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let span = tracing::info_span!("call", method = %request.uri().path(), request_id = %request_id);
+    let span = tracing::info_span!(
+        "call",
+        otel.name = %request.uri().path(),
+        otel.kind = "server",
+        service,
+        method = %request.uri().path(),
+        request_id = %request_id,
+        trace_id = tracing::field::Empty,
+    );
     crate::telemetry::extract(request.headers(), &span);
+    crate::telemetry::record_trace_id(&span);
     span
 }
 
@@ -128,7 +141,13 @@ impl ServiceHost {
             }
         };
         let local_addr = listener.local_addr()?;
-        Ok(Self { listener, local_addr, limits })
+        Ok(Self { listener, local_addr, limits, service: "unnamed" })
+    }
+
+    /// Names the service served, for its metrics' and spans' `service` label.
+    pub fn serving_as(mut self, service: ServiceName) -> Self {
+        self.service = service.as_str();
+        self
     }
 
     /// The address actually bound.
@@ -155,18 +174,20 @@ impl ServiceHost {
 
         let health_task = tokio::spawn(watch_health(health.clone(), spec.health_names.clone(), spec.probe.clone()));
 
+        let service = self.service;
         let layers = tower::ServiceBuilder::new()
             .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
             .layer(SetRequestIdLayer::new(REQUEST_ID_HEADER, MakeUlidRequestId))
             .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
             .layer(
                 tower_http::trace::TraceLayer::new_for_grpc()
-                    .make_span_with(make_span)
+                    .make_span_with(move |request: &http::Request<tonic::body::Body>| make_span(service, request))
                     // One access-log line per call; a non-OK status is an
                     // answer, not a server fault, so it is not logged as one.
                     .on_response(DefaultOnResponse::new().level(Level::INFO))
                     .on_failure(DefaultOnFailure::new().level(Level::INFO)),
             )
+            .layer(crate::metrics::RedLayer::new(self.service))
             .layer(tower::limit::GlobalConcurrencyLimitLayer::new(self.limits.max_concurrent_requests))
             .layer(tower::util::MapResponseLayer::new(crate::malformed::rewrite))
             .layer(crate::deadline::DeadlineLayer::new(self.limits.request_timeout))
@@ -260,5 +281,28 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_lines_inside_a_call_carry_its_trace_and_request_ids() {
+        let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+        let request = http::Request::builder()
+            .uri("/jazz.content.v1.ContentService/GenerateContent")
+            .header("traceparent", format!("00-{trace}-00f067aa0ba902b7-01"))
+            .header(REQUEST_ID_HEADER, "01JREQUEST")
+            .body(tonic::body::Body::default())
+            .unwrap();
+        let ((), log) = crate::telemetry::capture::logs(|| {
+            let span = make_span("content", &request);
+            span.in_scope(|| tracing::info!("inside the handler"));
+        });
+        let line = log.lines().find(|l| l.contains("inside the handler")).unwrap_or_default();
+        assert!(line.contains(&format!("trace_id=\"{trace}\"")), "{line}");
+        assert!(line.contains("request_id=01JREQUEST") && line.contains("service=\"content\""), "{line}");
     }
 }

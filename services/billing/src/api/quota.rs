@@ -64,6 +64,7 @@ fn replay(row: &UsageRow) -> ConsumeQuotaResponse {
 }
 
 /// `BillingInternalService.ConsumeQuota`.
+#[tracing::instrument(name = "consume_quota", skip_all)]
 pub async fn consume(
     pool: &DbPool,
     principal: &Principal,

@@ -57,12 +57,14 @@ fn slow(content_type: ContentType) -> bool {
 }
 
 /// Runs the engine and renders the row (MusicXML included).
+#[tracing::instrument(name = "engine", skip_all, fields(content_type = ?request.content_type))]
 fn run_engine(me: Uuid, request: &GenerationRequest) -> Result<NewContent, ContentError> {
     let item = jazz_music::generate(request).map_err(|e| ContentError::Invalid(vec![params::engine_violation(&e)]))?;
     new_content(me, &item)
 }
 
 /// `ContentService.GenerateContent`.
+#[tracing::instrument(name = "generate_content", skip_all, fields(user_id = %me))]
 pub async fn generate(
     api: &ContentApi,
     principal: &Principal,
@@ -109,6 +111,7 @@ pub async fn generate(
     }
 }
 
+#[tracing::instrument(name = "store_generated", skip_all)]
 async fn store(
     api: &ContentApi,
     principal: &Principal,
