@@ -46,6 +46,9 @@ pub enum ProgressError {
         /// What happened (logged, not returned).
         reason: String,
     },
+    /// Judging a take took longer than its deadline (nothing was stored).
+    #[error("scoring deadline exceeded")]
+    ScoringDeadline,
     /// A stored row is not what the code expects (never the caller's fault).
     #[error("bad stored data: {0}")]
     Corrupt(String),
@@ -99,6 +102,9 @@ impl From<ProgressError> for Status {
                 tracing::warn!(peer, %reason, "peer unavailable");
                 Status::unavailable(format!("{peer} service temporarily unavailable; retry the call"))
             }
+            ProgressError::ScoringDeadline => {
+                Status::deadline_exceeded("judging the take took too long; nothing was stored")
+            }
             ProgressError::Corrupt(ref what) => internal(&std::io::Error::other(what.clone())),
             ProgressError::Store(store) => Status::from(store),
         }
@@ -139,6 +145,7 @@ mod tests {
             (ProgressError::SessionEnded, Code::FailedPrecondition),
             (ProgressError::PeerUnavailable { peer: "content", reason: "down".into() }, Code::Unavailable),
             (ProgressError::Corrupt("x".into()), Code::Internal),
+            (ProgressError::ScoringDeadline, Code::DeadlineExceeded),
         ];
         for (error, code) in cases {
             assert_eq!(Status::from(error).code(), code);

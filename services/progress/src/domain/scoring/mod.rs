@@ -73,13 +73,24 @@ pub enum ScoringError {
     /// The deadline passed while aligning.
     #[error("scoring deadline exceeded")]
     DeadlineExceeded,
+    /// The take has too many onsets for the item (the alignment table
+    /// would exceed [`MAX_CELLS`]).
+    #[error("take too large for the item")]
+    TooLarge,
 }
+
+/// Largest alignment table (written × played onsets): 4 M cells, about
+/// 40 MB, well under a second in release builds.
+pub const MAX_CELLS: usize = 4_000_000;
 
 /// Judges `take` against `piece`. `deadline`, when set, is checked once per
 /// row of the alignment table.
 pub fn score(piece: &Piece, take: &Take, deadline: Option<Instant>) -> Result<Judgement, ScoringError> {
     let expected = align::expected_groups(piece);
     let played = align::played_groups(&take.notes);
+    if (expected.len() + 1).saturating_mul(played.len() + 1) > MAX_CELLS {
+        return Err(ScoringError::TooLarge);
+    }
     let nominal = tempo::TempoMap::nominal(take);
     // Pass 1 follows the pitches, with a weak pull toward the stated tempo:
     // it survives a wrong tempo, pauses and repeats.

@@ -68,6 +68,14 @@ pub struct Take {
 }
 
 impl Take {
+    /// The take played at `bpm` when it stated no tempo (0).
+    pub fn at_tempo(mut self, bpm: f64) -> Self {
+        if self.tempo_bpm == 0.0 {
+            self.tempo_bpm = bpm.clamp(TEMPO_RANGE.0, TEMPO_RANGE.1);
+        }
+        self
+    }
+
     /// Milliseconds per beat at the stated tempo.
     pub fn beat_ms(&self) -> f64 {
         60_000.0 / self.tempo_bpm
@@ -75,7 +83,8 @@ impl Take {
 }
 
 /// Checks the events one by one (range, order) and against `limits`, then
-/// pairs note-ons with their note-offs.
+/// pairs note-ons with their note-offs. A `tempo_bpm` of 0 is accepted
+/// (the item's tempo): set it with [`Take::at_tempo`] before scoring.
 pub fn parse(
     events: &[RawEvent],
     tempo_bpm: f64,
@@ -83,7 +92,7 @@ pub fn parse(
     limits: TakeLimits,
 ) -> Result<Take, Vec<FieldViolation>> {
     let mut violations = Vec::new();
-    if !(TEMPO_RANGE.0..=TEMPO_RANGE.1).contains(&tempo_bpm) {
+    if tempo_bpm != 0.0 && !(TEMPO_RANGE.0..=TEMPO_RANGE.1).contains(&tempo_bpm) {
         violations.push(FieldViolation::new("tempo_bpm", "must be 20–400 (or 0 for the item's tempo)"));
     }
     if !(0..=MAX_COUNT_IN).contains(&count_in_beats) {
