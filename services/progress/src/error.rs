@@ -93,6 +93,8 @@ impl From<ProgressError> for Status {
             ProgressError::ContentNotFound => {
                 let mut details = ErrorDetails::new();
                 details.set_resource_info("jazz.content.v1.GeneratedContent", "content_id", "", "not found");
+                // The field, as a BadRequest too: clients read one detail for every refusal.
+                details.add_bad_request_violation("content_id", "no such content item visible to you");
                 Status::with_error_details(Code::NotFound, "content_id: content not found", details)
             }
             ProgressError::SessionEnded => {
@@ -156,6 +158,8 @@ mod tests {
     fn content_not_found_names_the_field() {
         let status = Status::from(ProgressError::ContentNotFound);
         assert!(status.message().contains("content_id"));
+        let named = status.get_details_bad_request().map(|b| b.field_violations[0].field.clone());
+        assert_eq!(named.as_deref(), Some("content_id"));
         let info = Status::from(ProgressError::SessionEnded).get_details_error_info();
         assert_eq!(info.map(|i| i.reason), Some("SESSION_ENDED".into()));
     }

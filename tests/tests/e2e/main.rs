@@ -24,4 +24,5 @@ mod migrations;
 mod oidc;
 mod progress;
 mod schema;
+mod scoring;
 mod stripe;
