@@ -121,7 +121,8 @@ impl Player {
 
     async fn queue(&self) -> anyhow::Result<Vec<ReviewItem>> {
         let message = GetReviewQueueRequest { days_ahead: 30, ..Default::default() };
-        let queue = ProgressServiceClient::new(self.channel.clone()).get_review_queue(bearer(message, &self.token)?).await?;
+        let queue =
+            ProgressServiceClient::new(self.channel.clone()).get_review_queue(bearer(message, &self.token)?).await?;
         Ok(queue.into_inner().items)
     }
 }
@@ -148,8 +149,7 @@ fn check_ids_against_music_data(
     let music = music.ok_or_else(|| anyhow::anyhow!("no music_data"))?;
     let measures = list(field(music, "measures"));
     for n in &notes.notes {
-        let parts: Vec<usize> =
-            n.note_id.split('.').filter_map(|p| p.get(1..).and_then(|d| d.parse().ok())).collect();
+        let parts: Vec<usize> = n.note_id.split('.').filter_map(|p| p.get(1..).and_then(|d| d.parse().ok())).collect();
         let [m, e, p] = parts[..] else { anyhow::bail!("bad id {}", n.note_id) };
         let event = measures.get(m - 1).and_then(strukt).map(|s| list(field(&s, "events")));
         let pitch = event.and_then(|events| events.get(e).and_then(strukt)).map(|s| list(field(&s, "pitches")));
@@ -253,7 +253,8 @@ async fn the_stream_gives_live_feedback_and_stores_like_the_unary_call() -> anyh
 
     // Out of order: events before start.
     let bad = vec![ScorePerformanceStreamRequest { message: Some(In::Finish(ScorePerformanceFinish {})) }];
-    let status = match player.practice().score_performance_stream(bearer(tokio_stream::iter(bad), &player.token)?).await {
+    let status = match player.practice().score_performance_stream(bearer(tokio_stream::iter(bad), &player.token)?).await
+    {
         Ok(response) => response.into_inner().message().await.err(),
         Err(status) => Some(status),
     };
