@@ -17,7 +17,12 @@ fn fixture() -> Option<(Piece, Vec<RawEvent>, f64)> {
     let item = generate(&req).ok()?;
     let notes: Vec<ExpectedNote> = jazz_music::expected::expected_notes(&item.score)
         .into_iter()
-        .map(|n| ExpectedNote { id: n.id, pitch: n.pitch, onset_beats: n.onset_beats, duration_beats: n.duration_beats })
+        .map(|n| ExpectedNote {
+            id: n.id,
+            pitch: n.pitch,
+            onset_beats: n.onset_beats,
+            duration_beats: n.duration_beats,
+        })
         .collect();
     let beats_per_bar = f64::from(item.score.measure_len()) / f64::from(item.score.divisions);
     let bpm = f64::from(item.score.tempo);
@@ -33,7 +38,12 @@ fn fixture() -> Option<(Piece, Vec<RawEvent>, f64)> {
         let on = (4.0 + n.onset_beats) * beat_ms + offset;
         let pitch = i32::from(n.pitch) + i32::from(i % 50 == 7);
         events.push(RawEvent { time_ms: on.max(0.0), pitch, velocity: 80, on: true });
-        events.push(RawEvent { time_ms: on.max(0.0) + n.duration_beats * beat_ms * 0.8, pitch, velocity: 0, on: false });
+        events.push(RawEvent {
+            time_ms: on.max(0.0) + n.duration_beats * beat_ms * 0.8,
+            pitch,
+            velocity: 0,
+            on: false,
+        });
         if i == 90 {
             events.push(RawEvent { time_ms: on + 30.0, pitch: 100, velocity: 60, on: true });
         }

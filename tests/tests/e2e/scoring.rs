@@ -281,8 +281,8 @@ async fn bad_takes_are_refused_with_the_field_named_and_nothing_stored() -> anyh
         (with(0, &|e| e.time_ms = f64::NAN), "events[0].time_ms"),
         (with(0, &|e| e.kind = 0), "events[0].kind"),
         (with(0, &|e| e.velocity = 300), "events[0].velocity"),
-        (vec![good[0].clone(); 10_001], "events"),
-        (vec![good[0].clone(); 101], "events"),
+        (vec![good[0]; 10_001], "events"),
+        (vec![good[0]; 101], "events"),
         (Vec::new(), "events"),
     ];
     for (events, field) in cases {
