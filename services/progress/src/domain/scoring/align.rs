@@ -153,10 +153,11 @@ pub fn align(
         cost[j] = cost[j - 1] + EXTRA * (played[j - 1].end - played[j - 1].first) as f32;
         back[j] = 1;
     }
-    // The last match on each cell's best path, (beat, ms): a match is timed
-    // from there through the map, so a pause or a repeat costs one capped
-    // term, not one per onset after it. NaN: no match yet.
-    let mut last = vec![(f64::NAN, f64::NAN); (n + 1) * width];
+    // The last match on each cell's best path, (written group, played ms):
+    // a match is timed from there through the map, so a pause or a repeat
+    // costs one capped term, not one per onset after it. NONE: no match yet.
+    const NONE: u32 = u32::MAX;
+    let mut last = vec![(NONE, 0.0_f64); (n + 1) * width];
     let at: Vec<f64> = expected.iter().map(|g| map.ms_at(g.beat)).collect();
     for i in 1..=n {
         if deadline.is_some_and(|d| Instant::now() > d) {
@@ -187,8 +188,11 @@ pub fn align(
                     break;
                 }
                 let before = above + j - k;
-                let (b0, t0) = last[before];
-                let predicted = if t0.is_nan() { at[i - 1] } else { t0 + at[i - 1] - map.ms_at(b0) };
+                let (g0, t0) = last[before];
+                let predicted = match at.get(g0 as usize) {
+                    Some(a0) => t0 + at[i - 1] - a0,
+                    None => at[i - 1],
+                };
                 let off_beats = ((start.onset_ms - predicted).abs() / beat_ms) as f32;
                 let matched = matched_pitches(&group.pitches, notes, start.first, end.end);
                 let c = cost[before]
@@ -203,7 +207,7 @@ pub fn align(
             cost[row + j] = best;
             back[row + j] = step;
             last[row + j] =
-                if step >= 2 { (group.beat, played[j - usize::from(step - 1)].onset_ms) } else { last[from] };
+                if step >= 2 { ((i - 1) as u32, played[j - usize::from(step - 1)].onset_ms) } else { last[from] };
         }
     }
     let mut pairs = Vec::new();

@@ -79,9 +79,10 @@ pub enum ScoringError {
     TooLarge,
 }
 
-/// Largest alignment table (written × played onsets): 4 M cells, about
-/// 40 MB, well under a second in release builds.
-pub const MAX_CELLS: usize = 4_000_000;
+/// Largest alignment table (written × played onsets): 2 M cells of 21
+/// bytes (cost, step, last match), about 42 MB, well under a second in
+/// release builds.
+pub const MAX_CELLS: usize = 2_000_000;
 
 /// Judges `take` against `piece`. `deadline`, when set, is checked once per
 /// row of the alignment table.
