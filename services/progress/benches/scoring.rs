@@ -1,5 +1,5 @@
 //! Scoring one 32-bar take (criterion): a generated 32-bar melody with its
-//! left hand, played back with human timing (±20 ms jitter), three wrong
+//! left hand, played back with human timing (±20 ms jitter), seven wrong
 //! notes, a missed note and an extra one, judged whole — both alignment
 //! passes, the tempo map, swing, verdicts. Issue 15 asks for ≤ 5 ms.
 
