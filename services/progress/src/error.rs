@@ -46,6 +46,9 @@ pub enum ProgressError {
         /// What happened (logged, not returned).
         reason: String,
     },
+    /// Judging a take took longer than its deadline (nothing was stored).
+    #[error("scoring deadline exceeded")]
+    ScoringDeadline,
     /// A stored row is not what the code expects (never the caller's fault).
     #[error("bad stored data: {0}")]
     Corrupt(String),
@@ -67,6 +70,8 @@ impl From<ProgressError> for Status {
             ProgressError::ContentNotFound => {
                 let mut details = ErrorDetails::new();
                 details.set_resource_info("jazz.content.v1.GeneratedContent", "content_id", "", "not found");
+                // The field, as a BadRequest too: clients read one detail for every refusal.
+                details.add_bad_request_violation("content_id", "no such content item visible to you");
                 Status::with_error_details(Code::NotFound, "content_id: content not found", details)
             }
             ProgressError::SessionEnded => {
@@ -75,6 +80,9 @@ impl From<ProgressError> for Status {
             ProgressError::PeerUnavailable { peer, ref reason } => {
                 tracing::warn!(peer, %reason, "peer unavailable");
                 Status::unavailable(format!("{peer} service temporarily unavailable; retry the call"))
+            }
+            ProgressError::ScoringDeadline => {
+                Status::deadline_exceeded("judging the take took too long; nothing was stored")
             }
             ProgressError::Corrupt(ref what) => internal(&std::io::Error::other(what.clone())),
             ProgressError::Store(store) => Status::from(store),
@@ -116,6 +124,7 @@ mod tests {
             (ProgressError::SessionEnded, Code::FailedPrecondition),
             (ProgressError::PeerUnavailable { peer: "content", reason: "down".into() }, Code::Unavailable),
             (ProgressError::Corrupt("x".into()), Code::Internal),
+            (ProgressError::ScoringDeadline, Code::DeadlineExceeded),
         ];
         for (error, code) in cases {
             assert_eq!(Status::from(error).code(), code);
@@ -126,6 +135,8 @@ mod tests {
     fn content_not_found_names_the_field() {
         let status = Status::from(ProgressError::ContentNotFound);
         assert!(status.message().contains("content_id"));
+        let named = status.get_details_bad_request().map(|b| b.field_violations[0].field.clone());
+        assert_eq!(named.as_deref(), Some("content_id"));
         let info = Status::from(ProgressError::SessionEnded).get_details_error_info();
         assert_eq!(info.map(|i| i.reason), Some("SESSION_ENDED".into()));
     }

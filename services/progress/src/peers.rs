@@ -8,7 +8,9 @@ use jazz_contract::jazz::billing::v1::billing_internal_service_client::BillingIn
 use jazz_contract::jazz::common::v1::{ContentType, DailyFigure, Difficulty, KeyMode, SkillLevel};
 use jazz_contract::jazz::content::v1 as content_pb;
 use jazz_contract::jazz::content::v1::content_internal_service_client::ContentInternalServiceClient;
-use jazz_contract::jazz::content::v1::{BatchGetContentRefsRequest, ContentRef, GetContentRefRequest};
+use jazz_contract::jazz::content::v1::{
+    BatchGetContentRefsRequest, ContentRef, GetContentRefRequest, GetExpectedNotesRequest, GetExpectedNotesResponse,
+};
 use jazz_contract::jazz::identity::v1 as identity_pb;
 use jazz_contract::jazz::identity::v1::GetUserRequest;
 use jazz_contract::jazz::identity::v1::identity_internal_service_client::IdentityInternalServiceClient;
@@ -127,16 +129,25 @@ impl Peers {
     /// UNAVAILABLE when content cannot answer.
     pub async fn visible_item(&self, user: Uuid, item: Uuid) -> Result<ItemFacts, ProgressError> {
         let message = GetContentRefRequest { content_id: to_api(item), user_id: to_api(user) };
-        match self.content()?.get_content_ref(self.content.request(message)).await {
-            Ok(response) => match response.into_inner().r#ref {
-                Some(r) if r.exists && r.visible => Ok(facts(&r)),
-                _ => Err(ProgressError::ContentNotFound),
-            },
-            Err(status) if matches!(status.code(), Code::NotFound | Code::InvalidArgument) => {
-                Err(ProgressError::ContentNotFound)
-            }
-            Err(status) => Err(unavailable("content", &status)),
-        }
+        let response = self.content()?.get_content_ref(self.content.request(message)).await.map_err(content_failed)?;
+        visible_facts(response.into_inner().r#ref.as_ref())
+    }
+
+    /// The item's facts and its expected notes if it exists and `user` may
+    /// see it; NOT_FOUND otherwise, UNAVAILABLE when content cannot answer.
+    pub async fn expected_notes(
+        &self,
+        user: Uuid,
+        item: Uuid,
+    ) -> Result<(ItemFacts, GetExpectedNotesResponse), ProgressError> {
+        let message = GetExpectedNotesRequest { content_id: to_api(item), user_id: to_api(user) };
+        let response = self
+            .content()?
+            .get_expected_notes(self.content.request(message))
+            .await
+            .map_err(content_failed)?
+            .into_inner();
+        Ok((visible_facts(response.r#ref.as_ref())?, response))
     }
 
     /// Facts of the items among `items` that `user` may see (unknown or
@@ -209,6 +220,24 @@ impl Peers {
                 fallback()
             }
         }
+    }
+}
+
+/// The facts of a reference `user` may see; NOT_FOUND for an unknown or
+/// hidden item.
+fn visible_facts(r: Option<&ContentRef>) -> Result<ItemFacts, ProgressError> {
+    match r {
+        Some(r) if r.exists && r.visible => Ok(facts(r)),
+        _ => Err(ProgressError::ContentNotFound),
+    }
+}
+
+/// A failed content call: NOT_FOUND for an id content refuses, UNAVAILABLE
+/// otherwise.
+fn content_failed(status: tonic::Status) -> ProgressError {
+    match status.code() {
+        Code::NotFound | Code::InvalidArgument => ProgressError::ContentNotFound,
+        _ => unavailable("content", &status),
     }
 }
 

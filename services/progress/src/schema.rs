@@ -141,12 +141,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The per-note judgement of a scored take (one per practice record
+    /// made by `ScorePerformance`; deleted with it).
+    performance_results (practice_record_id) {
+        /// The practice record (its id).
+        practice_record_id -> Uuid,
+        /// The owner.
+        user_id -> Uuid,
+        /// 0–100.
+        score -> Float8,
+        /// Events in the take (1–10000).
+        event_count -> Int4,
+        /// Stated tempo (20–400).
+        tempo_bpm -> Float8,
+        /// Count-in beats (0–16).
+        count_in_beats -> Int4,
+        /// The `PerformanceResult` as JSON.
+        result -> Jsonb,
+        /// When stored.
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(practice_records -> practice_sessions (practice_session_id));
+diesel::joinable!(performance_results -> practice_records (practice_record_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     progress_records,
     practice_sessions,
     practice_records,
+    performance_results,
     review_items,
     system_metrics,
 );

@@ -25,5 +25,6 @@ mod observability;
 mod oidc;
 mod progress;
 mod schema;
+mod scoring;
 mod shared_limits;
 mod stripe;

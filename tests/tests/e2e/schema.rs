@@ -298,7 +298,7 @@ async fn every_foreign_key_is_indexed() -> anyhow::Result<()> {
             ServiceName::Identity => 5, // profiles, accounts, sessions, verification tokens, tiers → users
             ServiceName::Billing => 1,  // usage_records → subscriptions
             ServiceName::Content => 2,  // saved_content, content_likes → generated_content
-            _ => 1,                     // practice_records → practice_sessions
+            _ => 2,                     // practice_records → practice_sessions, performance_results → practice_records
         };
         assert_eq!(foreign_keys, expected, "{}: foreign keys", service.as_str());
         drop(conn);

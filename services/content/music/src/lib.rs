@@ -23,6 +23,7 @@
 
 pub mod chord;
 pub mod error;
+pub mod expected;
 pub mod key;
 pub mod params;
 pub mod pitch;

@@ -1,7 +1,7 @@
 //! `jazz.content.v1.ContentInternalService` (internal; service principals
-//! only): content references for progress, the user purge, content's
-//! audit log (the platform's `ListAuditLogs`) and the day's figures for the
-//! metrics job.
+//! only): content references and expected notes for progress, the user
+//! purge, content's audit log (the platform's `ListAuditLogs`) and the
+//! day's figures for the metrics job.
 
 use diesel_async::AsyncConnection as _;
 use jazz_contract::jazz::content::v1::content_internal_service_server::ContentInternalService;
@@ -9,7 +9,9 @@ use jazz_contract::jazz::content::v1::*;
 use jazz_platform::ServiceContext;
 use jazz_platform::audit::AuditEntry;
 use jazz_platform::audit_list::{self, AuditListRequest};
+use jazz_platform::blocking::blocking;
 use jazz_platform::daily::{UtcDay, count, figure};
+use jazz_platform::db::PooledConn;
 use jazz_platform::erasure;
 use jazz_platform::error::Violations;
 use jazz_platform::ids::{parse_id, to_api};
@@ -19,7 +21,7 @@ use jazz_platform::principal::principal_of;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::domain::vocab;
+use crate::domain::{expected, vocab};
 use crate::error::ContentError;
 use crate::store::models::ContentRow;
 use crate::store::{content, saved, social};
@@ -56,16 +58,52 @@ fn reference(content_id: &str, row: Option<&ContentRow>, user: Uuid) -> ContentR
 }
 
 impl ContentInternalApi {
-    async fn get_ref(&self, req: GetContentRefRequest) -> Result<GetContentRefResponse, ContentError> {
-        let GetContentRefRequest { content_id, user_id } = req;
+    /// The item `content_id` as `user_id` may know it: its reference, and
+    /// its row when visible (with the connection that read it).
+    async fn load_ref(
+        &self,
+        content_id: &str,
+        user_id: &str,
+    ) -> Result<(ContentRef, Option<(ContentRow, PooledConn)>), ContentError> {
         let mut v = Violations::new();
-        let id = v.check(parse_id("content_id", &content_id));
-        let user = v.check(parse_id("user_id", &user_id));
+        let id = v.check(parse_id("content_id", content_id));
+        let user = v.check(parse_id("user_id", user_id));
         v.finish().map_err(ContentError::Invalid)?;
         let (Some(id), Some(user)) = (id, user) else { return Err(ContentError::Invalid(Vec::new())) };
         let mut conn = self.context.pool.get().await?;
         let row = content::by_id(&mut conn, id).await?;
-        Ok(GetContentRefResponse { r#ref: Some(reference(&content_id, row.as_ref(), user)) })
+        let reference = reference(content_id, row.as_ref(), user);
+        let visible = row.filter(|_| reference.visible).map(|row| (row, conn));
+        Ok((reference, visible))
+    }
+
+    async fn get_ref(&self, req: GetContentRefRequest) -> Result<GetContentRefResponse, ContentError> {
+        let (reference, _) = self.load_ref(&req.content_id, &req.user_id).await?;
+        Ok(GetContentRefResponse { r#ref: Some(reference) })
+    }
+
+    /// GetExpectedNotes: the engine regenerates the item when its stored
+    /// parameters allow (off the runtime: a head takes milliseconds in
+    /// debug builds), else the stored `music_data` is read.
+    async fn expected_notes(&self, req: GetExpectedNotesRequest) -> Result<GetExpectedNotesResponse, ContentError> {
+        let (reference, visible) = self.load_ref(&req.content_id, &req.user_id).await?;
+        let Some((row, mut conn)) = visible else {
+            return Ok(GetExpectedNotesResponse { r#ref: Some(reference), ..Default::default() });
+        };
+        let score = match expected::regeneration(&row.parameters) {
+            Some(request) => {
+                drop(conn);
+                blocking(move || jazz_music::generate(&request))
+                    .await?
+                    .map_err(|e| ContentError::Corrupt(e.to_string()))?
+                    .score
+            }
+            None => {
+                let music = content::music_of(&mut conn, row.id).await?.ok_or(ContentError::NotFound)?;
+                serde_json::from_value(music.music_data).map_err(|e| ContentError::Corrupt(e.to_string()))?
+            }
+        };
+        Ok(expected::response(reference, &score))
     }
 
     async fn purge(
@@ -145,6 +183,14 @@ impl ContentInternalService for ContentInternalApi {
             refs.extend(one.r#ref);
         }
         Ok(Response::new(BatchGetContentRefsResponse { refs }))
+    }
+
+    async fn get_expected_notes(
+        &self,
+        request: Request<GetExpectedNotesRequest>,
+    ) -> Result<Response<GetExpectedNotesResponse>, Status> {
+        principal_of(&request)?.require_service()?;
+        Ok(Response::new(self.expected_notes(request.into_inner()).await?))
     }
 
     async fn purge_user(&self, request: Request<PurgeUserRequest>) -> Result<Response<PurgeUserResponse>, Status> {

@@ -2,6 +2,7 @@
 //! parameters JSON, field rules, list filters, signed page tokens and
 //! JSON ↔ `google.protobuf.Struct`.
 
+pub mod expected;
 pub mod fields;
 pub mod filter;
 pub mod params;

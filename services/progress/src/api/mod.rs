@@ -11,6 +11,9 @@ mod progress_internal;
 mod recommend;
 mod records;
 mod replay;
+mod scoring;
+mod scoring_convert;
+mod scoring_stream;
 mod sessions;
 mod summary;
 

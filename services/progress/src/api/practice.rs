@@ -1,21 +1,25 @@
 //! `jazz.progress.v1.PracticeService` (public): the trait impl checks the
-//! caller and hands each method to `sessions` or `records`.
+//! caller and hands each method to `sessions`, `records`, `scoring` or
+//! `scoring_stream`.
 
 use jazz_contract::jazz::progress::v1::practice_service_server::PracticeService;
 use jazz_contract::jazz::progress::v1::{
     AddPracticeRecordRequest, AddPracticeRecordResponse, EndPracticeSessionRequest, EndPracticeSessionResponse,
     GetPracticeSessionRequest, GetPracticeSessionResponse, ListPracticeSessionsRequest, ListPracticeSessionsResponse,
-    StartPracticeSessionRequest, StartPracticeSessionResponse,
+    ScorePerformanceRequest, ScorePerformanceResponse, ScorePerformanceStreamRequest, StartPracticeSessionRequest,
+    StartPracticeSessionResponse,
 };
 use jazz_platform::ServiceContext;
 use jazz_platform::as_user;
-use tonic::{Request, Response, Status};
+use jazz_platform::principal::principal_of;
+use tonic::{Request, Response, Status, Streaming};
 
-use super::{records, sessions};
+use super::{records, scoring, scoring_stream, sessions};
 use crate::peers::Peers;
 use jazz_platform::page_token::PageSigner;
 
-/// Handlers of `PracticeService`.
+/// Handlers of `PracticeService` (cloned into a streaming call's task).
+#[derive(Clone)]
 pub struct PracticeApi {
     /// Pool, key and configuration.
     pub(super) context: ServiceContext,
@@ -68,5 +72,21 @@ impl PracticeService for PracticeApi {
         request: Request<ListPracticeSessionsRequest>,
     ) -> Result<Response<ListPracticeSessionsResponse>, Status> {
         as_user!(self, request, sessions::list)
+    }
+
+    async fn score_performance(
+        &self,
+        request: Request<ScorePerformanceRequest>,
+    ) -> Result<Response<ScorePerformanceResponse>, Status> {
+        as_user!(self, request, scoring::score)
+    }
+
+    async fn score_performance_stream(
+        &self,
+        request: Request<Streaming<ScorePerformanceStreamRequest>>,
+    ) -> Result<Response<scoring_stream::Replies>, Status> {
+        let principal = principal_of(&request)?.clone();
+        let me = principal.require_user()?;
+        Ok(Response::new(scoring_stream::start(self.clone(), principal, me, request.into_inner())))
     }
 }

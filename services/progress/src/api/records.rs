@@ -1,19 +1,24 @@
 //! AddPracticeRecord: time on one content item in an open session. The
 //! item is checked with content (visible to the caller) before anything is
 //! written; the record, the item's review schedule (when a performance is
-//! given), the audit entry and the replay row commit together. The item's
+//! given), the audit entry and the replay row commit together. [`write`] is
+//! also ScorePerformance's way in, so a scored take is a practice record
+//! like any other. The item's
 //! key, mode and skill area are copied onto the record (GetContentRef
 //! answers them) so the matrix and the summary group without asking
 //! content again.
 
-use chrono::Utc;
-use diesel_async::AsyncConnection as _;
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 use jazz_contract::jazz::common::v1::Difficulty;
 use jazz_contract::jazz::progress::v1::{AddPracticeRecordRequest, AddPracticeRecordResponse};
 use jazz_platform::Principal;
 use jazz_platform::audit::AuditEntry;
+use jazz_platform::db::PooledConn;
 use jazz_platform::error::Violations;
 use jazz_platform::ids::{new_id, parse_id, to_api};
+use jazz_platform::replay::Replay;
+use prost::Message;
 use uuid::Uuid;
 
 use super::convert;
@@ -25,8 +30,10 @@ use crate::domain::mastery::record_facts;
 use crate::domain::practice::review;
 use crate::domain::review::due_date;
 use crate::error::ProgressError;
+use crate::peers::ItemFacts;
 use crate::store::models::RecordRow;
-use crate::store::{practice as store, progress as progress_store};
+use crate::store::scoring::ResultRow;
+use crate::store::{practice as store, progress as progress_store, scoring as scoring_store};
 
 /// The stored difficulty of an API one (UNSPECIFIED → INTERMEDIATE, the
 /// seed's default).
@@ -66,15 +73,72 @@ pub async fn add(
     if let Some(first) = replay.first(&mut conn).await? {
         return Ok(first);
     }
-    // Cheap checks before the peer call: the session is the caller's, open.
-    let session = store::own_session(&mut conn, me, session_id, false).await?.ok_or(ProgressError::SessionNotFound)?;
+    check_session(&mut conn, me, session_id, practiced_at).await?;
+    let item = api.peers.visible_item(me, content_id).await?;
+    let new =
+        NewRecord { session_id, content_id, minutes, repetitions, difficulty, performance, notes, practiced_at, now };
+    let respond = |row: &RecordRow| AddPracticeRecordResponse { record: Some(convert::record(row)) };
+    write(api, principal, me, conn, &replay, new, &item, None, respond).await
+}
+
+/// A validated practice record of a visible item, about to be written.
+pub(super) struct NewRecord {
+    /// The caller's open session.
+    pub session_id: Uuid,
+    /// The item.
+    pub content_id: Uuid,
+    /// Minutes, 1–600.
+    pub minutes: i32,
+    /// Play-throughs.
+    pub repetitions: i32,
+    /// Stored difficulty; `None`: the item's.
+    pub difficulty: Option<&'static str>,
+    /// 0–100, when assessed (then the review schedule moves).
+    pub performance: Option<f64>,
+    /// Notes.
+    pub notes: Option<String>,
+    /// When it was practised.
+    pub practiced_at: DateTime<Utc>,
+    /// The call's time.
+    pub now: DateTime<Utc>,
+}
+
+/// The cheap checks made before asking content: the session is the
+/// caller's and open, and `practiced_at` is not before its start.
+pub(super) async fn check_session(
+    conn: &mut AsyncPgConnection,
+    me: Uuid,
+    session_id: Uuid,
+    practiced_at: DateTime<Utc>,
+) -> Result<(), ProgressError> {
+    let session = store::own_session(conn, me, session_id, false).await?.ok_or(ProgressError::SessionNotFound)?;
     if session.ended_at.is_some() {
         return Err(ProgressError::SessionEnded);
     }
     if practiced_at < session.started_at {
         return Err(ProgressError::field("practiced_at", "must not be before the session's started_at"));
     }
-    let item = api.peers.visible_item(me, content_id).await?;
+    Ok(())
+}
+
+/// Writes a practice record of `item` — with, when assessed, the item's
+/// review schedule; with `scored`, a scored take's judgement; its audit
+/// entry; and the replay row of `respond`'s answer — in one transaction.
+/// AddPracticeRecord and ScorePerformance both end here.
+#[expect(clippy::too_many_arguments, reason = "one write path for two methods; each argument is distinct")]
+pub(super) async fn write<R: Message + Default>(
+    api: &PracticeApi,
+    principal: &Principal,
+    me: Uuid,
+    mut conn: PooledConn,
+    replay: &Replay,
+    new: NewRecord,
+    item: &ItemFacts,
+    scored: Option<ResultRow>,
+    respond: impl FnOnce(&RecordRow) -> R + Send,
+) -> Result<R, ProgressError> {
+    let NewRecord { session_id, content_id, minutes, repetitions, difficulty, performance, notes, practiced_at, now } =
+        new;
     let difficulty = difficulty.unwrap_or_else(|| stored_difficulty(item.difficulty));
     let (key, mode, skill_area) = record_facts(item.kind, &item.key, item.mode);
     let tz = match performance {
@@ -112,11 +176,17 @@ pub async fn add(
                 let due = due_date(practiced_at, tz, next.interval_days);
                 progress_store::save_schedule(conn, me, content_id, next, due, p, practiced_at).await?;
             }
+            let mut audit = convert::record_json(&row);
+            if let Some(scored) = scored {
+                let scored = ResultRow { practice_record_id: row.id, ..scored };
+                scoring_store::insert(conn, &scored).await?;
+                audit["scored_take"] = serde_json::json!({"score": scored.score, "event_count": scored.event_count});
+            }
             AuditEntry::new(principal, "CREATE", "practice_records", Some(to_api(row.id)))
-                .with_change(None, Some(convert::record_json(&row)))
+                .with_change(None, Some(audit))
                 .write(conn)
                 .await?;
-            let response = AddPracticeRecordResponse { record: Some(convert::record(&row)) };
+            let response = respond(&row);
             replay.remember(conn, &response).await?;
             Ok(response)
         })

@@ -8,4 +8,5 @@ pub mod metrics;
 pub mod practice;
 pub mod recommend;
 pub mod review;
+pub mod scoring;
 pub mod summary;

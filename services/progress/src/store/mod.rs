@@ -7,4 +7,5 @@ pub mod metrics;
 pub mod models;
 pub mod practice;
 pub mod progress;
+pub mod scoring;
 pub mod summary;
