@@ -13,6 +13,7 @@ pub mod schema;
 pub mod store;
 
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+use jazz_platform::outbox_admin::OutboxAdminApi;
 use jazz_platform::{Application, ServiceConfig, ServiceContext, ServiceMigrations};
 use tonic::server::NamedService;
 use tonic::service::Routes;
@@ -39,6 +40,7 @@ pub async fn build(config: ServiceConfig) -> anyhow::Result<Application> {
     // Nothing waits on content's events, so the interval is soon enough: no
     // handler wakes the relay.
     jazz_platform::relay::spawn(
+        context.config.service,
         context.pool.clone(),
         std::sync::Arc::new(events),
         context.config.relay_interval,
@@ -52,7 +54,7 @@ pub fn routes(context: &ServiceContext) -> Routes {
     let interceptor = &context.interceptor;
     let max_message = context.config.limits.max_decoding_message_size;
     let quota = billing::Quota::new(&context.config.peers.billing, context.principal_key.clone());
-    Routes::default()
+    OutboxAdminApi::route(context, Routes::default())
         .add_service(InterceptedService::new(
             ContentServiceServer::new(api::ContentApi::new(context.clone(), quota))
                 .max_decoding_message_size(max_message),
@@ -67,5 +69,9 @@ pub fn routes(context: &ServiceContext) -> Routes {
 
 /// The names health reports on.
 pub fn health_names() -> Vec<&'static str> {
-    vec![ContentServiceServer::<api::ContentApi>::NAME, ContentInternalServiceServer::<api::ContentInternalApi>::NAME]
+    vec![
+        ContentServiceServer::<api::ContentApi>::NAME,
+        ContentInternalServiceServer::<api::ContentInternalApi>::NAME,
+        OutboxAdminApi::NAME,
+    ]
 }

@@ -22,6 +22,7 @@ pub mod ids;
 pub mod json;
 pub mod malformed;
 pub mod outbox;
+pub mod outbox_admin;
 pub mod page_token;
 pub mod partitions;
 pub mod peer;

@@ -59,6 +59,8 @@ diesel::table! {
         created_at -> Timestamptz,
         /// When it was delivered; required when status is `delivered`.
         delivered_at -> Nullable<Timestamptz>,
+        /// Set while a relay delivers it (the lease); NULL otherwise.
+        leased_until -> Nullable<Timestamptz>,
     }
 }
 

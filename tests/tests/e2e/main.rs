@@ -22,6 +22,7 @@ mod mail;
 mod metrics;
 mod migrations;
 mod oidc;
+mod outbox_admin;
 mod progress;
 mod schema;
 mod stripe;
