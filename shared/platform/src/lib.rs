@@ -34,6 +34,7 @@ pub mod server;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod traces;
 
 pub use app::{Application, ServiceContext};
 pub use config::{ServiceConfig, ServiceName};

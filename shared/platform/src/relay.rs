@@ -30,6 +30,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer};
 use diesel_async::RunQueryDsl;
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::config::ServiceName;
@@ -60,6 +61,10 @@ pub struct OutboxEvent {
     pub attempts: i32,
     /// When it was written.
     pub created_at: DateTime<Utc>,
+    /// The body's schema version: receivers get it as `schema_version`.
+    pub schema_version: i32,
+    /// The traceparent of the span that wrote it; the delivery's parent.
+    pub trace_context: Option<String>,
 }
 
 /// Why an event was not delivered.
@@ -119,7 +124,7 @@ async fn claim(pool: &DbPool) -> anyhow::Result<Vec<OutboxEvent>> {
           WHERE id IN (SELECT id FROM outbox_events \
                         WHERE status = 'pending' AND next_attempt_at <= now() \
                         ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED) \
-          RETURNING id, event_type, aggregate_id, payload, attempts, created_at",
+          RETURNING id, event_type, aggregate_id, payload, attempts, created_at, schema_version, trace_context",
     )
     .bind::<BigInt, _>(lease)
     .bind::<BigInt, _>(BATCH)
@@ -189,7 +194,9 @@ async fn settle(
 pub async fn run_once(service: ServiceName, pool: &DbPool, deliver: &dyn Deliver) -> anyhow::Result<usize> {
     let mut delivered = 0;
     for event in claim(pool).await? {
-        let outcome = deliver.deliver(&event).await;
+        // The delivery joins the trace of the request that wrote the event.
+        let span = crate::traces::delivery_span(event.id, &event.event_type, event.trace_context.as_deref());
+        let outcome = deliver.deliver(&event).instrument(span).await;
         delivered += usize::from(outcome.is_ok());
         settle(service, pool, &event, outcome).await?;
     }

@@ -200,7 +200,7 @@ async fn a_purged_user_leaves_no_row_in_progress_and_a_replay_changes_nothing() 
     let other_before = env.traces_of(other).await?;
 
     let event = to_api(new_id());
-    let purge = PurgeUserRequest { event_id: event.clone(), user_id: to_api(me) };
+    let purge = PurgeUserRequest { event_id: event.clone(), user_id: to_api(me), ..Default::default() };
     let first = env.internal().purge_user(env.signed(purge.clone(), &identity())).await?.into_inner();
     assert!(!first.duplicate);
     assert_eq!(env.traces_of(me).await?, 0, "no row of progress holds the user's id");
@@ -228,11 +228,12 @@ async fn a_purged_user_leaves_no_row_in_progress_and_a_replay_changes_nothing() 
 async fn event_handlers_refuse_bad_ids_naming_the_field_and_refuse_users() -> anyhow::Result<()> {
     let env = Env::start().await?;
     let before = env.snapshot().await?;
-    let purge = PurgeUserRequest { event_id: "nope".into(), user_id: String::new() };
+    let purge = PurgeUserRequest { event_id: "nope".into(), user_id: String::new(), ..Default::default() };
     let status =
         env.internal().purge_user(env.signed(purge, &identity())).await.err().unwrap_or_else(|| Status::ok(""));
     assert_eq!((status.code(), fields_of(&status)), (Code::InvalidArgument, vec!["event_id".into(), "user_id".into()]));
-    let deleted = HandleContentDeletedRequest { event_id: to_api(new_id()), content_id: "0000".into() };
+    let deleted =
+        HandleContentDeletedRequest { event_id: to_api(new_id()), content_id: "0000".into(), ..Default::default() };
     let content = Principal::service("content");
     let status = env
         .internal()
@@ -241,9 +242,20 @@ async fn event_handlers_refuse_bad_ids_naming_the_field_and_refuse_users() -> an
         .err()
         .unwrap_or_else(|| Status::ok(""));
     assert_eq!((status.code(), fields_of(&status)), (Code::InvalidArgument, vec!["content_id".into()]));
-    let purge = PurgeUserRequest { event_id: to_api(new_id()), user_id: to_api(new_id()) };
+    let purge = PurgeUserRequest { event_id: to_api(new_id()), user_id: to_api(new_id()), ..Default::default() };
     let status = env.internal().purge_user(env.as_user(new_id(), purge)).await.err().map(|s| s.code());
     assert_eq!(status, Some(Code::PermissionDenied));
+    // An event of a schema version this release does not know is refused
+    // for a retry (FAILED_PRECONDITION, never INVALID_ARGUMENT, which would
+    // make it dead), and nothing is applied or recorded as processed.
+    let newer = jazz_platform::outbox::SCHEMA_VERSION + 1;
+    let purge = PurgeUserRequest { event_id: to_api(new_id()), user_id: to_api(new_id()), schema_version: newer };
+    let status = env.internal().purge_user(env.signed(purge, &identity())).await.err().map(|s| s.code());
+    assert_eq!(status, Some(Code::FailedPrecondition));
+    let deleted =
+        HandleContentDeletedRequest { event_id: to_api(new_id()), content_id: to_api(new_id()), schema_version: newer };
+    let status = env.internal().handle_content_deleted(env.signed(deleted, &content)).await.err().map(|s| s.code());
+    assert_eq!(status, Some(Code::FailedPrecondition));
     assert_eq!(env.snapshot().await?, before, "nothing was written");
     Ok(())
 }
@@ -283,7 +295,8 @@ async fn a_purged_item_reaches_progress_through_the_relay_and_a_soft_delete_does
 
     // The owner is purged in content: the item is hard-deleted, and its
     // event travels through content's relay to progress.
-    let purge = content_pb::PurgeUserRequest { event_id: to_api(new_id()), user_id: to_api(owner) };
+    let purge =
+        content_pb::PurgeUserRequest { event_id: to_api(new_id()), user_id: to_api(owner), ..Default::default() };
     let mut internal = content_pb::content_internal_service_client::ContentInternalServiceClient::new(
         env.suite.service_channel(ServiceName::Content).await?,
     );
@@ -329,7 +342,7 @@ async fn a_purged_item_reaches_progress_through_the_relay_and_a_soft_delete_does
 
     // A redelivery of the same event is a duplicate and changes nothing.
     let before = env.snapshot().await?;
-    let replay = HandleContentDeletedRequest { event_id, content_id: to_api(gone) };
+    let replay = HandleContentDeletedRequest { event_id, content_id: to_api(gone), ..Default::default() };
     let content_principal = Principal::service("content");
     let again = env.internal().handle_content_deleted(env.signed(replay, &content_principal)).await?.into_inner();
     assert_eq!((again.duplicate, again.deleted_practice_records, again.cleared_progress_records), (true, 0, 0));

@@ -358,3 +358,71 @@ async fn the_relay_reports_its_outcomes_backlog_age_and_dead_events() -> anyhow:
     assert_eq!(counted("delivered"), Some(2), "nothing was due: no new outcome");
     Ok(())
 }
+
+/// Keeps the `traceparent` each delivery's outgoing request carries.
+#[derive(Default)]
+struct Traced(Mutex<Vec<String>>);
+
+#[tonic::async_trait]
+impl Deliver for Traced {
+    async fn deliver(&self, _event: &OutboxEvent) -> Result<(), Undelivered> {
+        // What every producer's delivery does to each request it sends.
+        let request = jazz_platform::traces::outgoing(tonic::Request::new(()));
+        let sent = request.metadata().get("traceparent").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        self.0.lock().map_err(|_| Undelivered::from("poisoned"))?.push(sent.to_owned());
+        Ok(())
+    }
+}
+
+/// The trace id and span id of a W3C `traceparent` (`00-<trace>-<span>-<flags>`).
+fn trace_and_span(traceparent: &str) -> (String, String) {
+    let parts: Vec<&str> = traceparent.split('-').collect();
+    (parts.get(1).copied().unwrap_or_default().to_owned(), parts.get(2).copied().unwrap_or_default().to_owned())
+}
+
+// One thread: the tracing subscriber is this thread's default.
+#[tokio::test(flavor = "current_thread")]
+async fn an_event_carries_its_schema_version_and_the_trace_that_wrote_it_into_its_delivery() -> anyhow::Result<()> {
+    use tracing::Instrument as _;
+    let _tracing = tracing::subscriber::set_default(jazz_platform::traces::recording_subscriber());
+    let db = TestDatabase::migrated(ServiceName::Identity, identity::MIGRATIONS).await?;
+    let mut conn = db.connect().await?;
+    let handler = tracing::info_span!("handler");
+    let enqueuing = handler.in_scope(jazz_platform::traces::current_traceparent).unwrap_or_default();
+    assert!(enqueuing.starts_with("00-") && enqueuing.len() == 55, "a sampled W3C traceparent: {enqueuing}");
+    async { jazz_platform::outbox::enqueue(&mut conn, "test.event", "a", serde_json::json!({})).await }
+        .instrument(handler.clone())
+        .await?;
+    #[derive(diesel::QueryableByName)]
+    struct Envelope {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        schema_version: i32,
+        #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+        trace_context: Option<String>,
+    }
+    let stored: Envelope =
+        diesel::sql_query("SELECT schema_version, trace_context FROM outbox_events").get_result(&mut conn).await?;
+    assert_eq!(stored.schema_version, jazz_platform::outbox::SCHEMA_VERSION);
+    assert_eq!(stored.trace_context.as_deref(), Some(enqueuing.as_str()), "the enqueuing span's traceparent");
+
+    // The relay runs outside any request; its delivery joins the trace.
+    let traced = Traced::default();
+    assert_eq!(run_once(ServiceName::Identity, &relay_pool(&db).await?, &traced).await?, 1);
+    let sent = traced.0.lock().map(|s| s.clone()).unwrap_or_default();
+    let [sent] = sent.as_slice() else { anyhow::bail!("one delivery expected, got {sent:?}") };
+    let ((trace, span), (sent_trace, sent_span)) = (trace_and_span(&enqueuing), trace_and_span(sent));
+    assert_eq!(sent_trace, trace, "the outgoing call carries the originating trace");
+    assert_ne!(sent_span, span, "from the relay's own delivery span, a child of the enqueuing one");
+
+    // Without a trace (a background job), nothing is stored.
+    drop(_tracing);
+    jazz_platform::outbox::enqueue(&mut conn, "test.event", "b", serde_json::json!({})).await?;
+    let untraced = count(
+        &mut conn,
+        "SELECT count(*) AS n FROM outbox_events WHERE aggregate_id = $1 AND trace_context IS NULL",
+        "b",
+    )
+    .await?;
+    assert_eq!(untraced, 1);
+    Ok(())
+}
