@@ -9,6 +9,7 @@ pub mod billing;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod purge;
 pub mod schema;
 pub mod store;
 
@@ -32,7 +33,8 @@ pub const MIGRATIONS: ServiceMigrations = ServiceMigrations { service: &OWN_MIGR
 pub const PARTITIONED_TABLES: &[&str] = &["audit_logs"];
 
 /// Builds the service from `config`: migrations checked (or applied), pool
-/// open, outbox relay started ([`events::ContentEvents`]), listener bound.
+/// open, outbox relay ([`events::ContentEvents`]) and purge of deleted items
+/// ([`purge`]) started, listener bound.
 /// Serve it with [`Application::run_until_stopped`].
 pub async fn build(config: ServiceConfig) -> anyhow::Result<Application> {
     let context = ServiceContext::prepare(config, MIGRATIONS, PARTITIONED_TABLES).await?;
@@ -46,6 +48,7 @@ pub async fn build(config: ServiceConfig) -> anyhow::Result<Application> {
         context.config.relay_interval,
         jazz_platform::relay::RelayWaker::new(),
     );
+    purge::spawn(context.pool.clone(), jazz_platform::retention::Retention::from_env()?.interval);
     Application::bind(&context, routes(&context), health_names()).await
 }
 

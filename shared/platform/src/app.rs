@@ -32,7 +32,8 @@ pub struct ServiceContext {
 impl ServiceContext {
     /// Brings the database up to date (or refuses, see
     /// [`ServiceMigrations::ensure_current`]), opens the pool and starts the
-    /// partition job for `partitioned_tables`.
+    /// partition job for `partitioned_tables` and the retention of the
+    /// platform tables ([`crate::retention`]).
     pub async fn prepare(
         config: ServiceConfig,
         migrations: ServiceMigrations,
@@ -41,6 +42,7 @@ impl ServiceContext {
         migrations.ensure_current(config.database.url.expose_secret(), config.migrate_on_start).await?;
         let pool = crate::db::pool(&config.database)?;
         crate::partitions::spawn_maintenance(pool.clone(), partitioned_tables);
+        crate::retention::spawn(pool.clone(), crate::retention::Retention::from_env()?);
         let principal_key = PrincipalKey::new(config.principal_secret.clone());
         Ok(Self { pool, interceptor: PrincipalInterceptor::new(principal_key.clone()), principal_key, config })
     }

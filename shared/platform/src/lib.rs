@@ -29,6 +29,7 @@ pub mod peer;
 pub mod principal;
 pub mod relay;
 pub mod replay;
+pub mod retention;
 pub mod schema;
 pub mod server;
 pub mod telemetry;

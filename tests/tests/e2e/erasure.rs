@@ -349,3 +349,59 @@ async fn a_purged_item_reaches_progress_through_the_relay_and_a_soft_delete_does
     assert_eq!(env.snapshot().await?, before);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_deleted_longer_ago_than_the_window_is_purged_and_progress_lets_go_of_it() -> anyhow::Result<()> {
+    let env = Env::start().await?;
+    let (owner, learner) = (new_id(), new_id());
+    let (old, recent) = (env.item(owner).await?, env.item(owner).await?);
+    env.practise(learner, &[old, recent]).await?;
+    let references = |item: Uuid| {
+        format!(
+            "SELECT (SELECT count(*) FROM practice_records WHERE generated_content_id = '{item}') \
+             + (SELECT count(*) FROM review_items WHERE generated_content_id = '{item}') \
+             + (SELECT count(*) FROM progress_records WHERE generated_content_id = '{item}') AS n"
+        )
+    };
+    let mut content = content_pb::content_service_client::ContentServiceClient::new(
+        env.suite.service_channel(ServiceName::Content).await?,
+    );
+    for item in [old, recent] {
+        content.delete_content(env.as_user(owner, content_pb::DeleteContentRequest { id: to_api(item) })).await?;
+    }
+    let mut db = env.sql(ServiceName::Content).await?;
+    diesel::sql_query(format!(
+        "UPDATE generated_content SET deleted_at = now() - interval '31 days' WHERE id = '{old}'"
+    ))
+    .execute(&mut db)
+    .await?;
+
+    assert_eq!(content::purge::purge_expired(&mut db).await?, vec![old], "only the item past the window");
+    let rows = |item: Uuid| format!("SELECT count(*) AS n FROM generated_content WHERE id = '{item}'");
+    assert_eq!(
+        (env.count(ServiceName::Content, &rows(old)).await?, env.count(ServiceName::Content, &rows(recent)).await?),
+        (0, 1)
+    );
+    let hard = format!(
+        "SELECT count(*) AS n FROM outbox_events WHERE event_type = 'content.content_deleted' \
+            AND aggregate_id = '{}' AND payload ->> 'hard' = 'true' AND NOT payload ? 'user_id'",
+        to_api(old)
+    );
+    assert_eq!(env.count(ServiceName::Content, &hard).await?, 1, "one hard event, naming nobody");
+    let audited = "SELECT count(*) AS n FROM audit_logs WHERE action = 'PURGE' AND entity = 'generated_content'";
+    assert_eq!(env.count(ServiceName::Content, audited).await?, 1);
+
+    // Content's relay takes the hard event to progress, which lets go.
+    let mut left = -1;
+    for _ in 0..100 {
+        left = env.count(ServiceName::Progress, &references(old)).await?;
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, 0, "progress holds no reference to the purged item");
+    assert_eq!(env.count(ServiceName::Progress, &references(recent)).await?, 3, "the restorable one is untouched");
+    assert!(content::purge::purge_expired(&mut db).await?.is_empty(), "a second run finds nothing");
+    Ok(())
+}

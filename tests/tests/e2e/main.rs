@@ -24,5 +24,6 @@ mod migrations;
 mod oidc;
 mod outbox_admin;
 mod progress;
+mod retention;
 mod schema;
 mod stripe;
