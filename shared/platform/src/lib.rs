@@ -29,6 +29,7 @@ pub mod peer;
 pub mod principal;
 pub mod relay;
 pub mod replay;
+pub mod residue;
 pub mod retention;
 pub mod schema;
 pub mod server;

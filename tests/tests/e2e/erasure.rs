@@ -184,6 +184,15 @@ impl Env {
     }
 }
 
+/// Rows of progress that reference the content item `item`.
+fn references(item: Uuid) -> String {
+    format!(
+        "SELECT (SELECT count(*) FROM practice_records WHERE generated_content_id = '{item}') \
+         + (SELECT count(*) FROM review_items WHERE generated_content_id = '{item}') \
+         + (SELECT count(*) FROM progress_records WHERE generated_content_id = '{item}') AS n"
+    )
+}
+
 fn identity() -> Principal {
     Principal::service("identity")
 }
@@ -266,13 +275,6 @@ async fn a_purged_item_reaches_progress_through_the_relay_and_a_soft_delete_does
     let (owner, learner) = (new_id(), new_id());
     let (gone, kept) = (env.item(owner).await?, env.item(new_id()).await?);
     env.practise(learner, &[gone, kept]).await?;
-    let references = |item: Uuid| {
-        format!(
-            "SELECT (SELECT count(*) FROM practice_records WHERE generated_content_id = '{item}') \
-             + (SELECT count(*) FROM review_items WHERE generated_content_id = '{item}') \
-             + (SELECT count(*) FROM progress_records WHERE generated_content_id = '{item}') AS n"
-        )
-    };
     assert_eq!(env.count(ServiceName::Progress, &references(gone)).await?, 3);
 
     // A soft delete can be undone within the window: progress keeps its
@@ -356,13 +358,6 @@ async fn an_item_deleted_longer_ago_than_the_window_is_purged_and_progress_lets_
     let (owner, learner) = (new_id(), new_id());
     let (old, recent) = (env.item(owner).await?, env.item(owner).await?);
     env.practise(learner, &[old, recent]).await?;
-    let references = |item: Uuid| {
-        format!(
-            "SELECT (SELECT count(*) FROM practice_records WHERE generated_content_id = '{item}') \
-             + (SELECT count(*) FROM review_items WHERE generated_content_id = '{item}') \
-             + (SELECT count(*) FROM progress_records WHERE generated_content_id = '{item}') AS n"
-        )
-    };
     let mut content = content_pb::content_service_client::ContentServiceClient::new(
         env.suite.service_channel(ServiceName::Content).await?,
     );

@@ -24,6 +24,7 @@ mod migrations;
 mod oidc;
 mod outbox_admin;
 mod progress;
+mod residue;
 mod retention;
 mod schema;
 mod stripe;

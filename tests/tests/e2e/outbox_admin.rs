@@ -129,7 +129,7 @@ async fn dead_and_lagging_events_are_listed_and_a_redriven_event_is_delivered_on
         .redrive_outbox_events(as_service("ops", pb::RedriveOutboxEventsRequest { event_ids: chosen, all_dead: false }))
         .await?
         .into_inner();
-    let mut expected = vec![dead, failed];
+    let mut expected = [dead, failed];
     expected.sort();
     assert_eq!(redriven.event_ids, expected.iter().copied().map(to_api).collect::<Vec<_>>());
     let audited: Number = diesel::sql_query(
