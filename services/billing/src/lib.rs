@@ -17,6 +17,7 @@ pub mod stripe;
 use std::sync::Arc;
 
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+use jazz_platform::outbox_admin::OutboxAdminApi;
 use jazz_platform::{Application, ServiceConfig, ServiceContext, ServiceMigrations};
 use tonic::server::NamedService;
 use tonic::service::Routes;
@@ -48,6 +49,7 @@ pub async fn build_with_options(config: ServiceConfig, options: config::BillingO
     let context = ServiceContext::prepare(config, MIGRATIONS, PARTITIONED_TABLES).await?;
     let payments = Arc::new(api::Payments::new(&options)?);
     jazz_platform::relay::spawn(
+        context.config.service,
         context.pool.clone(),
         Arc::new(events::BillingEvents::new(&context.config.peers, context.principal_key.clone())),
         context.config.relay_interval,
@@ -60,7 +62,7 @@ pub async fn build_with_options(config: ServiceConfig, options: config::BillingO
 pub fn routes(context: &ServiceContext, payments: Arc<api::Payments>) -> Routes {
     let interceptor = &context.interceptor;
     let max_message = context.config.limits.max_decoding_message_size;
-    Routes::default()
+    OutboxAdminApi::route(context, Routes::default())
         .add_service(InterceptedService::new(
             BillingServiceServer::new(api::BillingApi::new(context.clone(), payments.clone()))
                 .max_decoding_message_size(max_message),
@@ -75,5 +77,9 @@ pub fn routes(context: &ServiceContext, payments: Arc<api::Payments>) -> Routes 
 
 /// The names health reports on.
 pub fn health_names() -> Vec<&'static str> {
-    vec![BillingServiceServer::<api::BillingApi>::NAME, BillingInternalServiceServer::<api::BillingInternalApi>::NAME]
+    vec![
+        BillingServiceServer::<api::BillingApi>::NAME,
+        BillingInternalServiceServer::<api::BillingInternalApi>::NAME,
+        OutboxAdminApi::NAME,
+    ]
 }

@@ -9,10 +9,12 @@ pub mod billing;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod purge;
 pub mod schema;
 pub mod store;
 
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+use jazz_platform::outbox_admin::OutboxAdminApi;
 use jazz_platform::{Application, ServiceConfig, ServiceContext, ServiceMigrations};
 use tonic::server::NamedService;
 use tonic::service::Routes;
@@ -31,7 +33,8 @@ pub const MIGRATIONS: ServiceMigrations = ServiceMigrations { service: &OWN_MIGR
 pub const PARTITIONED_TABLES: &[&str] = &["audit_logs"];
 
 /// Builds the service from `config`: migrations checked (or applied), pool
-/// open, outbox relay started ([`events::ContentEvents`]), listener bound.
+/// open, outbox relay ([`events::ContentEvents`]) and purge of deleted items
+/// ([`purge`]) started, listener bound.
 /// Serve it with [`Application::run_until_stopped`].
 pub async fn build(config: ServiceConfig) -> anyhow::Result<Application> {
     let context = ServiceContext::prepare(config, MIGRATIONS, PARTITIONED_TABLES).await?;
@@ -39,11 +42,13 @@ pub async fn build(config: ServiceConfig) -> anyhow::Result<Application> {
     // Nothing waits on content's events, so the interval is soon enough: no
     // handler wakes the relay.
     jazz_platform::relay::spawn(
+        context.config.service,
         context.pool.clone(),
         std::sync::Arc::new(events),
         context.config.relay_interval,
         jazz_platform::relay::RelayWaker::new(),
     );
+    purge::spawn(context.pool.clone(), jazz_platform::retention::Retention::from_env()?.interval);
     Application::bind(&context, routes(&context), health_names()).await
 }
 
@@ -52,7 +57,7 @@ pub fn routes(context: &ServiceContext) -> Routes {
     let interceptor = &context.interceptor;
     let max_message = context.config.limits.max_decoding_message_size;
     let quota = billing::Quota::new(&context.config.peers.billing, context.principal_key.clone());
-    Routes::default()
+    OutboxAdminApi::route(context, Routes::default())
         .add_service(InterceptedService::new(
             ContentServiceServer::new(api::ContentApi::new(context.clone(), quota))
                 .max_decoding_message_size(max_message),
@@ -67,5 +72,9 @@ pub fn routes(context: &ServiceContext) -> Routes {
 
 /// The names health reports on.
 pub fn health_names() -> Vec<&'static str> {
-    vec![ContentServiceServer::<api::ContentApi>::NAME, ContentInternalServiceServer::<api::ContentInternalApi>::NAME]
+    vec![
+        ContentServiceServer::<api::ContentApi>::NAME,
+        ContentInternalServiceServer::<api::ContentInternalApi>::NAME,
+        OutboxAdminApi::NAME,
+    ]
 }

@@ -12,7 +12,9 @@
 //!
 //! Every receiver implements its method, so any failure — UNIMPLEMENTED
 //! included (an older release of the receiver still deployed) — is retried
-//! with the relay's backoff rather than taken as delivered.
+//! with the relay's backoff rather than taken as delivered. Each request
+//! carries the event's `schema_version` and, in its metadata, the trace
+//! context of the delivery (a child of the span that wrote the event).
 
 use jazz_contract::jazz::billing::v1::billing_internal_service_client::BillingInternalServiceClient;
 use jazz_contract::jazz::billing::v1::{HandleUserCreatedRequest, PurgeUserRequest as BillingPurge};
@@ -26,6 +28,7 @@ use jazz_platform::ids::to_api;
 use jazz_platform::outbox::events;
 use jazz_platform::peer::Peer;
 use jazz_platform::relay::{Deliver, OutboxEvent, Undelivered};
+use jazz_platform::traces::outgoing;
 use tonic::Status;
 use tonic::transport::Channel;
 
@@ -68,11 +71,19 @@ impl IdentityEvents {
         let mut billing = BillingInternalServiceClient::new(channel(&self.billing)?);
         let mut content = ContentInternalServiceClient::new(channel(&self.content)?);
         let mut progress = ProgressInternalServiceClient::new(channel(&self.progress)?);
-        let billing = billing
-            .purge_user(self.billing.request(BillingPurge { event_id: event_id.clone(), user_id: user_id.clone() }));
-        let content = content
-            .purge_user(self.content.request(ContentPurge { event_id: event_id.clone(), user_id: user_id.clone() }));
-        let progress = progress.purge_user(self.progress.request(ProgressPurge { event_id, user_id }));
+        let schema_version = event.schema_version;
+        let billing = billing.purge_user(outgoing(self.billing.request(BillingPurge {
+            event_id: event_id.clone(),
+            user_id: user_id.clone(),
+            schema_version,
+        })));
+        let content = content.purge_user(outgoing(self.content.request(ContentPurge {
+            event_id: event_id.clone(),
+            user_id: user_id.clone(),
+            schema_version,
+        })));
+        let progress =
+            progress.purge_user(outgoing(self.progress.request(ProgressPurge { event_id, user_id, schema_version })));
         let (billing, content, progress) = tokio::join!(billing, content, progress);
         // Receivers apply an event id once, so retrying all three after one
         // failure is safe.
@@ -99,14 +110,15 @@ impl Deliver for IdentityEvents {
     async fn deliver(&self, event: &OutboxEvent) -> Result<(), Undelivered> {
         match event.event_type.as_str() {
             events::USER_CREATED => {
-                let request = self.billing.request(HandleUserCreatedRequest {
+                let request = outgoing(self.billing.request(HandleUserCreatedRequest {
                     event_id: to_api(event.id),
                     user_id: event.aggregate_id.clone(),
                     created_at: Some(prost_types::Timestamp {
                         seconds: event.created_at.timestamp(),
                         nanos: i32::try_from(event.created_at.timestamp_subsec_nanos()).unwrap_or(0),
                     }),
-                });
+                    schema_version: event.schema_version,
+                }));
                 let answer =
                     BillingInternalServiceClient::new(channel(&self.billing)?).handle_user_created(request).await;
                 outcome("billing.HandleUserCreated", answer)

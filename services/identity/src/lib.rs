@@ -20,6 +20,7 @@ pub mod store;
 use std::sync::Arc;
 
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+use jazz_platform::outbox_admin::OutboxAdminApi;
 use jazz_platform::relay::RelayWaker;
 use jazz_platform::{Application, ServiceConfig, ServiceContext, ServiceMigrations};
 use tonic::server::NamedService;
@@ -72,7 +73,13 @@ pub async fn build_with_options(
     let mail = mail_outbox::MailDelivery::new(context.pool.clone(), mailer);
     let events = events::IdentityEvents::new(&context.config.peers, &context.principal_key, mail);
     let relay = RelayWaker::new();
-    jazz_platform::relay::spawn(context.pool.clone(), Arc::new(events), context.config.relay_interval, relay.clone());
+    jazz_platform::relay::spawn(
+        context.config.service,
+        context.pool.clone(),
+        Arc::new(events),
+        context.config.relay_interval,
+        relay.clone(),
+    );
     purge::spawn(context.pool.clone(), options.purge_interval);
     api::warm_up();
     Application::bind(&context, routes(&context, relay, options), health_names()).await
@@ -83,7 +90,7 @@ pub async fn build_with_options(
 pub fn routes(context: &ServiceContext, relay: RelayWaker, options: config::IdentityOptions) -> Routes {
     let interceptor = &context.interceptor;
     let max_message = context.config.limits.max_decoding_message_size;
-    Routes::default()
+    OutboxAdminApi::route(context, Routes::default())
         .add_service(InterceptedService::new(
             AuthServiceServer::new(api::AuthApi::new(context.clone(), relay, options))
                 .max_decoding_message_size(max_message),
@@ -118,5 +125,6 @@ pub fn health_names() -> Vec<&'static str> {
         FeatureFlagServiceServer::<api::FeatureFlagApi>::NAME,
         IdentityInternalServiceServer::<api::IdentityInternalApi>::NAME,
         IdentityAdminServiceServer::<api::IdentityAdminApi>::NAME,
+        OutboxAdminApi::NAME,
     ]
 }

@@ -32,7 +32,8 @@ pub struct ServiceContext {
 impl ServiceContext {
     /// Brings the database up to date (or refuses, see
     /// [`ServiceMigrations::ensure_current`]), opens the pool and starts the
-    /// partition job for `partitioned_tables`.
+    /// partition job for `partitioned_tables` and the retention of the
+    /// platform tables ([`crate::retention`]).
     pub async fn prepare(
         config: ServiceConfig,
         migrations: ServiceMigrations,
@@ -42,6 +43,7 @@ impl ServiceContext {
         let pool = crate::db::pool(&config.database)?;
         crate::partitions::spawn_maintenance(pool.clone(), partitioned_tables);
         crate::metrics::spawn_pool_gauges(config.service, pool.clone());
+        crate::retention::spawn(pool.clone(), crate::retention::Retention::from_env()?);
         let principal_key = PrincipalKey::new(config.principal_secret.clone());
         Ok(Self { pool, interceptor: PrincipalInterceptor::new(principal_key.clone()), principal_key, config })
     }

@@ -23,17 +23,21 @@ pub mod json;
 pub mod malformed;
 pub mod metrics;
 pub mod outbox;
+pub mod outbox_admin;
 pub mod page_token;
 pub mod partitions;
 pub mod peer;
 pub mod principal;
 pub mod relay;
 pub mod replay;
+pub mod residue;
+pub mod retention;
 pub mod schema;
 pub mod server;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod traces;
 
 pub use app::{Application, ServiceContext};
 pub use config::{ServiceConfig, ServiceName};

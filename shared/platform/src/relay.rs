@@ -15,6 +15,13 @@
 //! event a receiver rejects as invalid ([`Undelivered::Rejected`]) is marked
 //! `dead` for an operator. Receivers apply each event id once (the inbox,
 //! [`crate::outbox::mark_processed`]), so a redelivery changes nothing.
+//!
+//! Each round reports through the `metrics` facade, labelled `service`:
+//! the gauges `outbox_backlog` (pending events), `outbox_oldest_age_seconds`
+//! (age of the oldest pending one, 0 when none) and `outbox_dead`, and the
+//! counter `relay_deliveries_total` with `outcome` = `delivered`, `retry` or
+//! `dead`. Operators list and re-drive dead and lagging events with
+//! [`crate::outbox_admin`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,8 +30,10 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer};
 use diesel_async::RunQueryDsl;
+use tracing::Instrument as _;
 use uuid::Uuid;
 
+use crate::config::ServiceName;
 use crate::db::DbPool;
 use crate::schema::outbox_events;
 
@@ -52,6 +61,10 @@ pub struct OutboxEvent {
     pub attempts: i32,
     /// When it was written.
     pub created_at: DateTime<Utc>,
+    /// The body's schema version: receivers get it as `schema_version`.
+    pub schema_version: i32,
+    /// The traceparent of the span that wrote it; the delivery's parent.
+    pub trace_context: Option<String>,
 }
 
 /// Why an event was not delivered.
@@ -106,11 +119,12 @@ async fn claim(pool: &DbPool) -> anyhow::Result<Vec<OutboxEvent>> {
     let mut conn = pool.get().await?;
     let lease = i64::try_from(LEASE.as_secs()).unwrap_or(300);
     let claimed = diesel::sql_query(
-        "UPDATE outbox_events SET next_attempt_at = now() + make_interval(secs => $1) \
+        "UPDATE outbox_events SET next_attempt_at = now() + make_interval(secs => $1), \
+                leased_until = now() + make_interval(secs => $1) \
           WHERE id IN (SELECT id FROM outbox_events \
                         WHERE status = 'pending' AND next_attempt_at <= now() \
                         ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED) \
-          RETURNING id, event_type, aggregate_id, payload, attempts, created_at",
+          RETURNING id, event_type, aggregate_id, payload, attempts, created_at, schema_version, trace_context",
     )
     .bind::<BigInt, _>(lease)
     .bind::<BigInt, _>(BATCH)
@@ -119,10 +133,21 @@ async fn claim(pool: &DbPool) -> anyhow::Result<Vec<OutboxEvent>> {
     Ok(claimed)
 }
 
-/// Records the outcome of one claimed event.
-async fn settle(pool: &DbPool, event: &OutboxEvent, outcome: Result<(), Undelivered>) -> anyhow::Result<()> {
+/// Records the outcome of one claimed event and ends its lease.
+async fn settle(
+    service: ServiceName,
+    pool: &DbPool,
+    event: &OutboxEvent,
+    outcome: Result<(), Undelivered>,
+) -> anyhow::Result<()> {
     let mut conn = pool.get().await?;
     let attempts = event.attempts + 1;
+    let label = match &outcome {
+        Ok(()) => "delivered",
+        Err(Undelivered::Retry(_)) => "retry",
+        Err(Undelivered::Rejected(_)) => "dead",
+    };
+    metrics::counter!("relay_deliveries_total", "service" => service.as_str(), "outcome" => label).increment(1);
     match outcome {
         Ok(()) => {
             diesel::update(outbox_events::table.find(event.id))
@@ -131,6 +156,7 @@ async fn settle(pool: &DbPool, event: &OutboxEvent, outcome: Result<(), Undelive
                     outbox_events::delivered_at.eq(diesel::dsl::now),
                     outbox_events::attempts.eq(attempts),
                     outbox_events::last_error.eq(None::<String>),
+                    outbox_events::leased_until.eq(None::<DateTime<Utc>>),
                 ))
                 .execute(&mut conn)
                 .await?;
@@ -147,7 +173,7 @@ async fn settle(pool: &DbPool, event: &OutboxEvent, outcome: Result<(), Undelive
                 tracing::warn!(event_id = %event.id, event_type = %event.event_type, attempts, %reason, "event delivery failed; will retry");
             }
             let _: usize = diesel::sql_query(
-                "UPDATE outbox_events SET status = $2, attempts = $3, last_error = $4, \
+                "UPDATE outbox_events SET status = $2, attempts = $3, last_error = $4, leased_until = NULL, \
                         next_attempt_at = now() + make_interval(secs => $5) WHERE id = $1",
             )
             .bind::<diesel::sql_types::Uuid, _>(event.id)
@@ -162,16 +188,58 @@ async fn settle(pool: &DbPool, event: &OutboxEvent, outcome: Result<(), Undelive
     Ok(())
 }
 
-/// Runs one round: claims due events, delivers them, records each outcome.
-/// Returns how many were delivered.
-pub async fn run_once(pool: &DbPool, deliver: &dyn Deliver) -> anyhow::Result<usize> {
+/// Runs one round of `service`'s relay: claims due events, delivers them,
+/// records each outcome, then reports the outbox's gauges. Returns how many
+/// were delivered.
+pub async fn run_once(service: ServiceName, pool: &DbPool, deliver: &dyn Deliver) -> anyhow::Result<usize> {
     let mut delivered = 0;
     for event in claim(pool).await? {
-        let outcome = deliver.deliver(&event).await;
+        // The delivery joins the trace of the request that wrote the event.
+        let span = crate::traces::delivery_span(event.id, &event.event_type, event.trace_context.as_deref());
+        let outcome = deliver.deliver(&event).instrument(span).await;
         delivered += usize::from(outcome.is_ok());
-        settle(pool, &event, outcome).await?;
+        settle(service, pool, &event, outcome).await?;
     }
+    report(service, pool).await?;
     Ok(delivered)
+}
+
+/// The outbox's state as the gauges show it.
+#[derive(Debug, Clone, Copy, PartialEq, QueryableByName)]
+pub struct OutboxGauges {
+    /// Pending events (due, leased or waiting out a backoff).
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    pub backlog: f64,
+    /// Age of the oldest pending event in seconds; 0 when none is pending.
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    pub oldest_age_seconds: f64,
+    /// Events a receiver rejected.
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    pub dead: f64,
+}
+
+/// Reads [`OutboxGauges`] (each part through its partial index).
+pub async fn gauges(pool: &DbPool) -> anyhow::Result<OutboxGauges> {
+    let mut conn = pool.get().await?;
+    let gauges = diesel::sql_query(
+        "SELECT (SELECT count(*) FROM outbox_events WHERE status = 'pending')::float8 AS backlog, \
+                (SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 \
+                   FROM outbox_events WHERE status = 'pending') AS oldest_age_seconds, \
+                (SELECT count(*) FROM outbox_events WHERE status = 'dead')::float8 AS dead",
+    )
+    .get_result(&mut conn)
+    .await?;
+    Ok(gauges)
+}
+
+/// Sets `service`'s outbox gauges from the database.
+async fn report(service: ServiceName, pool: &DbPool) -> anyhow::Result<()> {
+    let now = gauges(pool).await?;
+    let service = service.as_str();
+    metrics::gauge!("outbox_backlog", "service" => service).set(now.backlog);
+    metrics::gauge!("outbox_oldest_age_seconds", "service" => service).set(now.oldest_age_seconds.max(0.0));
+    metrics::gauge!("outbox_dead", "service" => service).set(now.dead);
+    Ok(())
 }
 
 /// 1 s, 2 s, 4 s … doubling per attempt, at most [`MAX_BACKOFF`].
@@ -200,9 +268,10 @@ impl RelayWaker {
     }
 }
 
-/// Runs the relay every `interval`, and whenever `waker` is woken, for the
-/// life of the process.
+/// Runs `service`'s relay every `interval`, and whenever `waker` is woken,
+/// for the life of the process.
 pub fn spawn(
+    service: ServiceName,
     pool: DbPool,
     deliver: Arc<dyn Deliver>,
     interval: Duration,
@@ -216,7 +285,7 @@ pub fn spawn(
                 _ = tick.tick() => {}
                 () = waker.0.notified() => {}
             }
-            if let Err(error) = run_once(&pool, deliver.as_ref()).await {
+            if let Err(error) = run_once(service, &pool, deliver.as_ref()).await {
                 tracing::warn!(%error, "outbox relay round failed");
             }
         }

@@ -59,6 +59,12 @@ diesel::table! {
         created_at -> Timestamptz,
         /// When it was delivered; required when status is `delivered`.
         delivered_at -> Nullable<Timestamptz>,
+        /// Set while a relay delivers it (the lease); NULL otherwise.
+        leased_until -> Nullable<Timestamptz>,
+        /// Version of the body's schema for its `event_type` (≥ 1).
+        schema_version -> Int4,
+        /// W3C traceparent of the span that enqueued it (1–512 chars).
+        trace_context -> Nullable<Text>,
     }
 }
 

@@ -472,6 +472,7 @@ async fn subscriptions_are_made_free_and_paid_ones_cancel_at_period_end() -> any
         event_id: to_api(new_id()),
         user_id: user.api(),
         created_at: Some(prost_types::Timestamp { seconds: 1_700_000_000, nanos: 0 }),
+        ..Default::default()
     };
     let first = billing.internal().handle_user_created(billing.as_service(event.clone())).await?.into_inner();
     let again = billing.internal().handle_user_created(billing.as_service(event)).await?.into_inner();

@@ -85,7 +85,7 @@ impl Billing {
     }
 
     async fn purge(&self, event_id: &str, user_id: &str) -> Result<PurgeUserResponse, Status> {
-        let request = PurgeUserRequest { event_id: event_id.into(), user_id: user_id.into() };
+        let request = PurgeUserRequest { event_id: event_id.into(), user_id: user_id.into(), ..Default::default() };
         self.internal().purge_user(self.as_service("identity", request)).await.map(tonic::Response::into_inner)
     }
 
@@ -358,10 +358,14 @@ async fn bad_ids_name_the_field_and_only_services_may_purge() -> anyhow::Result<
     }
 
     // The user themself (or anyone not a service) is refused.
-    let request = PurgeUserRequest { event_id: event_id.clone(), user_id: user.api() };
+    let request = PurgeUserRequest { event_id: event_id.clone(), user_id: user.api(), ..Default::default() };
     let refused = billing.internal().purge_user(billing.as_user(&user, request)).await.err();
     assert_eq!(refused.as_ref().map(Status::code), Some(Code::PermissionDenied));
-    let anonymous = billing.internal().purge_user(PurgeUserRequest { event_id, user_id: user.api() }).await.err();
+    let anonymous = billing
+        .internal()
+        .purge_user(PurgeUserRequest { event_id, user_id: user.api(), ..Default::default() })
+        .await
+        .err();
     assert!(anonymous.is_some_and(|s| matches!(s.code(), Code::Unauthenticated | Code::PermissionDenied)));
     assert_eq!(billing.everything().await?, before);
     assert!(billing.has_subscription(&user).await?);

@@ -65,6 +65,7 @@ impl Env {
             event_id: to_api(new_id()),
             user_id: user.api(),
             created_at: None,
+            ..Default::default()
         });
         self.key.attach(&mut request, &Principal::service("identity"));
         BillingInternalServiceClient::new(self.billing.clone()).handle_user_created(request).await?;

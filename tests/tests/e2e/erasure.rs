@@ -184,6 +184,15 @@ impl Env {
     }
 }
 
+/// Rows of progress that reference the content item `item`.
+fn references(item: Uuid) -> String {
+    format!(
+        "SELECT (SELECT count(*) FROM practice_records WHERE generated_content_id = '{item}') \
+         + (SELECT count(*) FROM review_items WHERE generated_content_id = '{item}') \
+         + (SELECT count(*) FROM progress_records WHERE generated_content_id = '{item}') AS n"
+    )
+}
+
 fn identity() -> Principal {
     Principal::service("identity")
 }
@@ -200,7 +209,7 @@ async fn a_purged_user_leaves_no_row_in_progress_and_a_replay_changes_nothing() 
     let other_before = env.traces_of(other).await?;
 
     let event = to_api(new_id());
-    let purge = PurgeUserRequest { event_id: event.clone(), user_id: to_api(me) };
+    let purge = PurgeUserRequest { event_id: event.clone(), user_id: to_api(me), ..Default::default() };
     let first = env.internal().purge_user(env.signed(purge.clone(), &identity())).await?.into_inner();
     assert!(!first.duplicate);
     assert_eq!(env.traces_of(me).await?, 0, "no row of progress holds the user's id");
@@ -228,11 +237,12 @@ async fn a_purged_user_leaves_no_row_in_progress_and_a_replay_changes_nothing() 
 async fn event_handlers_refuse_bad_ids_naming_the_field_and_refuse_users() -> anyhow::Result<()> {
     let env = Env::start().await?;
     let before = env.snapshot().await?;
-    let purge = PurgeUserRequest { event_id: "nope".into(), user_id: String::new() };
+    let purge = PurgeUserRequest { event_id: "nope".into(), user_id: String::new(), ..Default::default() };
     let status =
         env.internal().purge_user(env.signed(purge, &identity())).await.err().unwrap_or_else(|| Status::ok(""));
     assert_eq!((status.code(), fields_of(&status)), (Code::InvalidArgument, vec!["event_id".into(), "user_id".into()]));
-    let deleted = HandleContentDeletedRequest { event_id: to_api(new_id()), content_id: "0000".into() };
+    let deleted =
+        HandleContentDeletedRequest { event_id: to_api(new_id()), content_id: "0000".into(), ..Default::default() };
     let content = Principal::service("content");
     let status = env
         .internal()
@@ -241,9 +251,20 @@ async fn event_handlers_refuse_bad_ids_naming_the_field_and_refuse_users() -> an
         .err()
         .unwrap_or_else(|| Status::ok(""));
     assert_eq!((status.code(), fields_of(&status)), (Code::InvalidArgument, vec!["content_id".into()]));
-    let purge = PurgeUserRequest { event_id: to_api(new_id()), user_id: to_api(new_id()) };
+    let purge = PurgeUserRequest { event_id: to_api(new_id()), user_id: to_api(new_id()), ..Default::default() };
     let status = env.internal().purge_user(env.as_user(new_id(), purge)).await.err().map(|s| s.code());
     assert_eq!(status, Some(Code::PermissionDenied));
+    // An event of a schema version this release does not know is refused
+    // for a retry (FAILED_PRECONDITION, never INVALID_ARGUMENT, which would
+    // make it dead), and nothing is applied or recorded as processed.
+    let newer = jazz_platform::outbox::SCHEMA_VERSION + 1;
+    let purge = PurgeUserRequest { event_id: to_api(new_id()), user_id: to_api(new_id()), schema_version: newer };
+    let status = env.internal().purge_user(env.signed(purge, &identity())).await.err().map(|s| s.code());
+    assert_eq!(status, Some(Code::FailedPrecondition));
+    let deleted =
+        HandleContentDeletedRequest { event_id: to_api(new_id()), content_id: to_api(new_id()), schema_version: newer };
+    let status = env.internal().handle_content_deleted(env.signed(deleted, &content)).await.err().map(|s| s.code());
+    assert_eq!(status, Some(Code::FailedPrecondition));
     assert_eq!(env.snapshot().await?, before, "nothing was written");
     Ok(())
 }
@@ -254,13 +275,6 @@ async fn a_purged_item_reaches_progress_through_the_relay_and_a_soft_delete_does
     let (owner, learner) = (new_id(), new_id());
     let (gone, kept) = (env.item(owner).await?, env.item(new_id()).await?);
     env.practise(learner, &[gone, kept]).await?;
-    let references = |item: Uuid| {
-        format!(
-            "SELECT (SELECT count(*) FROM practice_records WHERE generated_content_id = '{item}') \
-             + (SELECT count(*) FROM review_items WHERE generated_content_id = '{item}') \
-             + (SELECT count(*) FROM progress_records WHERE generated_content_id = '{item}') AS n"
-        )
-    };
     assert_eq!(env.count(ServiceName::Progress, &references(gone)).await?, 3);
 
     // A soft delete can be undone within the window: progress keeps its
@@ -283,7 +297,8 @@ async fn a_purged_item_reaches_progress_through_the_relay_and_a_soft_delete_does
 
     // The owner is purged in content: the item is hard-deleted, and its
     // event travels through content's relay to progress.
-    let purge = content_pb::PurgeUserRequest { event_id: to_api(new_id()), user_id: to_api(owner) };
+    let purge =
+        content_pb::PurgeUserRequest { event_id: to_api(new_id()), user_id: to_api(owner), ..Default::default() };
     let mut internal = content_pb::content_internal_service_client::ContentInternalServiceClient::new(
         env.suite.service_channel(ServiceName::Content).await?,
     );
@@ -329,10 +344,59 @@ async fn a_purged_item_reaches_progress_through_the_relay_and_a_soft_delete_does
 
     // A redelivery of the same event is a duplicate and changes nothing.
     let before = env.snapshot().await?;
-    let replay = HandleContentDeletedRequest { event_id, content_id: to_api(gone) };
+    let replay = HandleContentDeletedRequest { event_id, content_id: to_api(gone), ..Default::default() };
     let content_principal = Principal::service("content");
     let again = env.internal().handle_content_deleted(env.signed(replay, &content_principal)).await?.into_inner();
     assert_eq!((again.duplicate, again.deleted_practice_records, again.cleared_progress_records), (true, 0, 0));
     assert_eq!(env.snapshot().await?, before);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_deleted_longer_ago_than_the_window_is_purged_and_progress_lets_go_of_it() -> anyhow::Result<()> {
+    let env = Env::start().await?;
+    let (owner, learner) = (new_id(), new_id());
+    let (old, recent) = (env.item(owner).await?, env.item(owner).await?);
+    env.practise(learner, &[old, recent]).await?;
+    let mut content = content_pb::content_service_client::ContentServiceClient::new(
+        env.suite.service_channel(ServiceName::Content).await?,
+    );
+    for item in [old, recent] {
+        content.delete_content(env.as_user(owner, content_pb::DeleteContentRequest { id: to_api(item) })).await?;
+    }
+    let mut db = env.sql(ServiceName::Content).await?;
+    diesel::sql_query(format!(
+        "UPDATE generated_content SET deleted_at = now() - interval '31 days' WHERE id = '{old}'"
+    ))
+    .execute(&mut db)
+    .await?;
+
+    assert_eq!(content::purge::purge_expired(&mut db).await?, vec![old], "only the item past the window");
+    let rows = |item: Uuid| format!("SELECT count(*) AS n FROM generated_content WHERE id = '{item}'");
+    assert_eq!(
+        (env.count(ServiceName::Content, &rows(old)).await?, env.count(ServiceName::Content, &rows(recent)).await?),
+        (0, 1)
+    );
+    let hard = format!(
+        "SELECT count(*) AS n FROM outbox_events WHERE event_type = 'content.content_deleted' \
+            AND aggregate_id = '{}' AND payload ->> 'hard' = 'true' AND NOT payload ? 'user_id'",
+        to_api(old)
+    );
+    assert_eq!(env.count(ServiceName::Content, &hard).await?, 1, "one hard event, naming nobody");
+    let audited = "SELECT count(*) AS n FROM audit_logs WHERE action = 'PURGE' AND entity = 'generated_content'";
+    assert_eq!(env.count(ServiceName::Content, audited).await?, 1);
+
+    // Content's relay takes the hard event to progress, which lets go.
+    let mut left = -1;
+    for _ in 0..100 {
+        left = env.count(ServiceName::Progress, &references(old)).await?;
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, 0, "progress holds no reference to the purged item");
+    assert_eq!(env.count(ServiceName::Progress, &references(recent)).await?, 3, "the restorable one is untouched");
+    assert!(content::purge::purge_expired(&mut db).await?.is_empty(), "a second run finds nothing");
     Ok(())
 }

@@ -169,7 +169,7 @@ async fn failures_are_retried_without_end_and_only_a_rejection_is_dead() -> anyh
         diesel::sql_query("UPDATE outbox_events SET next_attempt_at = now() WHERE status = 'pending'")
             .execute(&mut conn)
             .await?;
-        assert_eq!(run_once(&pool, &refusing).await?, 0);
+        assert_eq!(run_once(ServiceName::Identity, &pool, &refusing).await?, 0);
     }
     let state = |aggregate: &str| {
         format!("SELECT count(*) AS n FROM outbox_events WHERE aggregate_id = '{aggregate}' AND status = $1")
@@ -196,7 +196,7 @@ async fn a_claimed_event_is_left_to_its_relay_until_the_lease_ends() -> anyhow::
     let stuck = Arc::new(Stuck { release: tokio::sync::Notify::new(), started: tokio::sync::Notify::new() });
     let first = tokio::spawn({
         let (pool, stuck) = (pool.clone(), stuck.clone());
-        async move { run_once(&pool, stuck.as_ref()).await }
+        async move { run_once(ServiceName::Identity, &pool, stuck.as_ref()).await }
     });
     stuck.started.notified().await;
     // The claim is committed before the delivery: no transaction is open,
@@ -208,16 +208,32 @@ async fn a_claimed_event_is_left_to_its_relay_until_the_lease_ends() -> anyhow::
     )
     .await?;
     assert_eq!(open, 0, "no transaction spans the delivery");
+    let leased = count(
+        &mut conn,
+        "SELECT count(*) AS n FROM outbox_events WHERE leased_until > now() + interval '290 seconds' AND status = $1",
+        "pending",
+    )
+    .await?;
+    assert_eq!(leased, 1, "the lease is visible while the delivery runs");
     let flaky = Flaky::default();
-    assert_eq!(run_once(&pool, &flaky).await?, 0, "leased to the first relay");
+    assert_eq!(run_once(ServiceName::Identity, &pool, &flaky).await?, 0, "leased to the first relay");
     // The first relay dies (its lease runs out): the event is delivered again.
     first.abort();
     diesel::sql_query("UPDATE outbox_events SET next_attempt_at = now()").execute(&mut conn).await?;
     let retried = Flaky::default();
-    run_once(&pool, &retried).await?; // first attempt fails by design
+    run_once(ServiceName::Identity, &pool, &retried).await?; // first attempt fails by design
     diesel::sql_query("UPDATE outbox_events SET next_attempt_at = now()").execute(&mut conn).await?;
-    assert_eq!(run_once(&pool, &retried).await?, 1);
-    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM outbox_events WHERE status = $1", "delivered").await?, 1);
+    assert_eq!(run_once(ServiceName::Identity, &pool, &retried).await?, 1);
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT count(*) AS n FROM outbox_events WHERE status = $1 AND leased_until IS NULL",
+            "delivered"
+        )
+        .await?,
+        1,
+        "delivered, and the lease ended with it"
+    );
     Ok(())
 }
 
@@ -236,7 +252,10 @@ async fn two_relays_at_once_deliver_each_event_once_after_a_retry() -> anyhow::R
         diesel::sql_query("UPDATE outbox_events SET next_attempt_at = now() WHERE status = 'pending'")
             .execute(&mut conn)
             .await?;
-        let (a, b) = tokio::join!(run_once(&pool, flaky.as_ref()), run_once(&pool, flaky.as_ref()));
+        let (a, b) = tokio::join!(
+            run_once(ServiceName::Identity, &pool, flaky.as_ref()),
+            run_once(ServiceName::Identity, &pool, flaky.as_ref())
+        );
         a?;
         b?;
     }
@@ -245,5 +264,165 @@ async fn two_relays_at_once_deliver_each_event_once_after_a_retry() -> anyhow::R
     assert!(seen.values().all(|tries| *tries == 2), "each event: one failure, one success, never more");
     let delivered = count(&mut conn, "SELECT count(*) AS n FROM outbox_events WHERE status = $1", "delivered").await?;
     assert_eq!(delivered, 40);
+    Ok(())
+}
+
+/// What the relay reported through the `metrics` facade, by name and sorted
+/// labels: `relay_deliveries_total{outcome=dead,service=identity}`.
+#[derive(Default)]
+struct Recorded(Mutex<HashMap<String, Arc<::metrics::atomics::AtomicU64>>>);
+
+impl Recorded {
+    fn handle(&self, key: &::metrics::Key) -> Arc<::metrics::atomics::AtomicU64> {
+        let mut labels: Vec<String> = key.labels().map(|l| format!("{}={}", l.key(), l.value())).collect();
+        labels.sort();
+        let name = format!("{}{{{}}}", key.name(), labels.join(","));
+        self.0.lock().map(|mut all| all.entry(name).or_default().clone()).unwrap_or_default()
+    }
+
+    fn value(&self, name: &str) -> Option<u64> {
+        let all = self.0.lock().ok()?;
+        all.get(name).map(|v| std::sync::atomic::AtomicU64::load(v, std::sync::atomic::Ordering::Acquire))
+    }
+
+    fn gauge(&self, name: &str) -> Option<f64> {
+        self.value(name).map(f64::from_bits)
+    }
+}
+
+impl ::metrics::Recorder for Recorded {
+    fn describe_counter(&self, _: ::metrics::KeyName, _: Option<::metrics::Unit>, _: ::metrics::SharedString) {}
+    fn describe_gauge(&self, _: ::metrics::KeyName, _: Option<::metrics::Unit>, _: ::metrics::SharedString) {}
+    fn describe_histogram(&self, _: ::metrics::KeyName, _: Option<::metrics::Unit>, _: ::metrics::SharedString) {}
+    fn register_counter(&self, key: &::metrics::Key, _: &::metrics::Metadata<'_>) -> ::metrics::Counter {
+        ::metrics::Counter::from_arc(self.handle(key))
+    }
+    fn register_gauge(&self, key: &::metrics::Key, _: &::metrics::Metadata<'_>) -> ::metrics::Gauge {
+        ::metrics::Gauge::from_arc(self.handle(key))
+    }
+    fn register_histogram(&self, _: &::metrics::Key, _: &::metrics::Metadata<'_>) -> ::metrics::Histogram {
+        ::metrics::Histogram::noop()
+    }
+}
+
+/// Delivers events whose payload says `"ok"`, refuses `"bad"` ones as
+/// invalid, and fails the rest as unreachable.
+struct ByPayload;
+
+#[tonic::async_trait]
+impl Deliver for ByPayload {
+    async fn deliver(&self, event: &OutboxEvent) -> Result<(), Undelivered> {
+        match event.payload.get("kind").and_then(serde_json::Value::as_str) {
+            Some("ok") => Ok(()),
+            Some("bad") => Err(Undelivered::Rejected("receiver: INVALID_ARGUMENT".into())),
+            _ => Err("receiver: UNAVAILABLE".into()),
+        }
+    }
+}
+
+// One thread: the recorder is this thread's, and every poll of the round
+// (and of the connections it uses) runs here.
+#[tokio::test(flavor = "current_thread")]
+async fn the_relay_reports_its_outcomes_backlog_age_and_dead_events() -> anyhow::Result<()> {
+    let recorded = Recorded::default();
+    let _local = ::metrics::set_default_local_recorder(&recorded);
+    let db = TestDatabase::migrated(ServiceName::Identity, identity::MIGRATIONS).await?;
+    let mut conn = db.connect().await?;
+    for kind in ["ok", "bad", "down", "ok"] {
+        jazz_platform::outbox::enqueue(&mut conn, "test.event", kind, serde_json::json!({ "kind": kind })).await?;
+    }
+    // The one that will still be pending was written two minutes ago.
+    diesel::sql_query(
+        "UPDATE outbox_events SET created_at = now() - interval '120 seconds' WHERE aggregate_id = 'down'",
+    )
+    .execute(&mut conn)
+    .await?;
+    let pool = relay_pool(&db).await?;
+    assert_eq!(run_once(ServiceName::Identity, &pool, &ByPayload).await?, 2);
+
+    let counted =
+        |outcome: &str| recorded.value(&format!("relay_deliveries_total{{outcome={outcome},service=identity}}"));
+    assert_eq!((counted("delivered"), counted("retry"), counted("dead")), (Some(2), Some(1), Some(1)));
+    assert_eq!(recorded.gauge("outbox_backlog{service=identity}"), Some(1.0), "the failed one is pending");
+    assert_eq!(recorded.gauge("outbox_dead{service=identity}"), Some(1.0));
+    let age = recorded.gauge("outbox_oldest_age_seconds{service=identity}").unwrap_or_default();
+    assert!((120.0..180.0).contains(&age), "the oldest pending is two minutes old, not {age}");
+
+    // Once nothing is pending the age is 0, not the age of a delivered event.
+    diesel::sql_query("UPDATE outbox_events SET status = 'delivered', delivered_at = now() WHERE status = 'pending'")
+        .execute(&mut conn)
+        .await?;
+    run_once(ServiceName::Identity, &pool, &ByPayload).await?;
+    assert_eq!(recorded.gauge("outbox_backlog{service=identity}"), Some(0.0));
+    assert_eq!(recorded.gauge("outbox_oldest_age_seconds{service=identity}"), Some(0.0));
+    assert_eq!(counted("delivered"), Some(2), "nothing was due: no new outcome");
+    Ok(())
+}
+
+/// Keeps the `traceparent` each delivery's outgoing request carries.
+#[derive(Default)]
+struct Traced(Mutex<Vec<String>>);
+
+#[tonic::async_trait]
+impl Deliver for Traced {
+    async fn deliver(&self, _event: &OutboxEvent) -> Result<(), Undelivered> {
+        // What every producer's delivery does to each request it sends.
+        let request = jazz_platform::traces::outgoing(tonic::Request::new(()));
+        let sent = request.metadata().get("traceparent").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        self.0.lock().map_err(|_| Undelivered::from("poisoned"))?.push(sent.to_owned());
+        Ok(())
+    }
+}
+
+/// The trace id and span id of a W3C `traceparent` (`00-<trace>-<span>-<flags>`).
+fn trace_and_span(traceparent: &str) -> (String, String) {
+    let parts: Vec<&str> = traceparent.split('-').collect();
+    (parts.get(1).copied().unwrap_or_default().to_owned(), parts.get(2).copied().unwrap_or_default().to_owned())
+}
+
+// One thread: the tracing subscriber is this thread's default.
+#[tokio::test(flavor = "current_thread")]
+async fn an_event_carries_its_schema_version_and_the_trace_that_wrote_it_into_its_delivery() -> anyhow::Result<()> {
+    use tracing::Instrument as _;
+    let _tracing = tracing::subscriber::set_default(jazz_platform::traces::recording_subscriber());
+    let db = TestDatabase::migrated(ServiceName::Identity, identity::MIGRATIONS).await?;
+    let mut conn = db.connect().await?;
+    let handler = tracing::info_span!("handler");
+    let enqueuing = handler.in_scope(jazz_platform::traces::current_traceparent).unwrap_or_default();
+    assert!(enqueuing.starts_with("00-") && enqueuing.len() == 55, "a sampled W3C traceparent: {enqueuing}");
+    async { jazz_platform::outbox::enqueue(&mut conn, "test.event", "a", serde_json::json!({})).await }
+        .instrument(handler.clone())
+        .await?;
+    #[derive(diesel::QueryableByName)]
+    struct Envelope {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        schema_version: i32,
+        #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+        trace_context: Option<String>,
+    }
+    let stored: Envelope =
+        diesel::sql_query("SELECT schema_version, trace_context FROM outbox_events").get_result(&mut conn).await?;
+    assert_eq!(stored.schema_version, jazz_platform::outbox::SCHEMA_VERSION);
+    assert_eq!(stored.trace_context.as_deref(), Some(enqueuing.as_str()), "the enqueuing span's traceparent");
+
+    // The relay runs outside any request; its delivery joins the trace.
+    let traced = Traced::default();
+    assert_eq!(run_once(ServiceName::Identity, &relay_pool(&db).await?, &traced).await?, 1);
+    let sent = traced.0.lock().map(|s| s.clone()).unwrap_or_default();
+    let [sent] = sent.as_slice() else { anyhow::bail!("one delivery expected, got {sent:?}") };
+    let ((trace, span), (sent_trace, sent_span)) = (trace_and_span(&enqueuing), trace_and_span(sent));
+    assert_eq!(sent_trace, trace, "the outgoing call carries the originating trace");
+    assert_ne!(sent_span, span, "from the relay's own delivery span, a child of the enqueuing one");
+
+    // Without a trace (a background job), nothing is stored.
+    drop(_tracing);
+    jazz_platform::outbox::enqueue(&mut conn, "test.event", "b", serde_json::json!({})).await?;
+    let untraced = count(
+        &mut conn,
+        "SELECT count(*) AS n FROM outbox_events WHERE aggregate_id = $1 AND trace_context IS NULL",
+        "b",
+    )
+    .await?;
+    assert_eq!(untraced, 1);
     Ok(())
 }

@@ -362,6 +362,7 @@ async fn a_tier_targeted_flag_follows_the_subscription_billing_reports() -> anyh
         user_id: me.clone(),
         effective_tier: tier as i32,
         changed_at: Some(ts(at)),
+        ..Default::default()
     };
     let event_id = jazz_platform::ids::to_api(jazz_platform::ids::new_id());
     let stale = internal

@@ -82,7 +82,8 @@ impl BillingInternalService for BillingInternalApi {
     ) -> Result<Response<HandleUserCreatedResponse>, Status> {
         let principal = principal_of(&request)?.clone();
         principal.require_service()?;
-        let HandleUserCreatedRequest { event_id, user_id, created_at } = request.into_inner();
+        jazz_platform::outbox::accept_version(events::USER_CREATED, request.get_ref().schema_version)?;
+        let HandleUserCreatedRequest { event_id, user_id, created_at, schema_version: _ } = request.into_inner();
         let mut violations = Violations::new();
         let event_id = violations.check(parse_id("event_id", &event_id));
         let user_id = violations.check(parse_id("user_id", &user_id));
@@ -117,6 +118,7 @@ impl BillingInternalService for BillingInternalApi {
     async fn purge_user(&self, request: Request<PurgeUserRequest>) -> Result<Response<PurgeUserResponse>, Status> {
         let principal = principal_of(&request)?.clone();
         principal.require_service()?;
+        jazz_platform::outbox::accept_version(events::USER_PURGED, request.get_ref().schema_version)?;
         let response = purge::purge(&self.context.pool, &self.payments, &principal, request.into_inner()).await?;
         Ok(Response::new(response))
     }

@@ -37,7 +37,8 @@ pub async fn purge(
     principal: &Principal,
     request: PurgeUserRequest,
 ) -> Result<PurgeUserResponse, BillingError> {
-    let PurgeUserRequest { event_id, user_id } = request;
+    // schema_version: checked by the handler (`accept_version`).
+    let PurgeUserRequest { event_id, user_id, schema_version: _ } = request;
     let mut v = Violations::new();
     let event = v.check(parse_id("event_id", &event_id));
     let user = v.check(parse_id("user_id", &user_id));

@@ -111,7 +111,7 @@ impl ContentInternalApi {
         principal: &jazz_platform::Principal,
         req: PurgeUserRequest,
     ) -> Result<PurgeUserResponse, ContentError> {
-        let PurgeUserRequest { event_id, user_id } = req;
+        let PurgeUserRequest { event_id, user_id, schema_version: _ } = req; // version: checked by the handler
         let mut v = Violations::new();
         let event = v.check(parse_id("event_id", &event_id));
         let user = v.check(parse_id("user_id", &user_id));
@@ -196,6 +196,7 @@ impl ContentInternalService for ContentInternalApi {
     async fn purge_user(&self, request: Request<PurgeUserRequest>) -> Result<Response<PurgeUserResponse>, Status> {
         let principal = principal_of(&request)?.clone();
         principal.require_service()?;
+        jazz_platform::outbox::accept_version(events::USER_PURGED, request.get_ref().schema_version)?;
         Ok(Response::new(self.purge(&principal, request.into_inner()).await?))
     }
 

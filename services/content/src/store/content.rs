@@ -241,3 +241,22 @@ pub async fn generated_between(
 pub async fn purge_owned(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<Vec<Uuid>> {
     diesel::delete(gc::table.filter(gc::user_id.eq(user))).returning(gc::id).get_results(conn).await
 }
+
+/// Up to `limit` items deleted before `cutoff`, oldest deletion first,
+/// locked (`SKIP LOCKED`: two purges never take the same item).
+pub async fn deleted_before(conn: &mut AsyncPgConnection, cutoff: DateTime<Utc>, limit: i64) -> QueryResult<Vec<Uuid>> {
+    gc::table
+        .filter(gc::deleted_at.lt(cutoff))
+        .order(gc::deleted_at.asc())
+        .limit(limit)
+        .select(gc::id)
+        .for_update()
+        .skip_locked()
+        .load(conn)
+        .await
+}
+
+/// Deletes the items `ids` for good (their likes and saves go by cascade).
+pub async fn purge_items(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<usize> {
+    diesel::delete(gc::table.filter(gc::id.eq_any(ids))).execute(conn).await
+}

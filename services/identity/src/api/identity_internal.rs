@@ -110,7 +110,9 @@ impl IdentityInternalApi {
         principal: &Principal,
         request: HandleSubscriptionChangedRequest,
     ) -> Result<HandleSubscriptionChangedResponse, IdentityError> {
-        let HandleSubscriptionChangedRequest { event_id, user_id, effective_tier, changed_at } = request;
+        // schema_version: checked by the handler (`accept_version`).
+        let HandleSubscriptionChangedRequest { event_id, user_id, effective_tier, changed_at, schema_version: _ } =
+            request;
         let mut v = Violations::new();
         let event_id = v.check(parse_id("event_id", &event_id));
         let user_id = v.check(parse_id("user_id", &user_id));
@@ -195,6 +197,7 @@ impl IdentityInternalService for IdentityInternalApi {
     ) -> Result<Response<HandleSubscriptionChangedResponse>, Status> {
         let principal = principal_of(&request)?.clone();
         principal.require_service()?;
+        jazz_platform::outbox::accept_version(events::SUBSCRIPTION_CHANGED, request.get_ref().schema_version)?;
         Ok(Response::new(self.subscription_changed(&principal, request.into_inner()).await?))
     }
 }

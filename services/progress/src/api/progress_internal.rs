@@ -59,7 +59,7 @@ fn ids(event_id: &str, field: &str, value: &str) -> Result<(Uuid, Uuid), Progres
 
 impl ProgressInternalApi {
     async fn purge(&self, principal: &Principal, req: PurgeUserRequest) -> Result<PurgeUserResponse, ProgressError> {
-        let PurgeUserRequest { event_id, user_id } = req;
+        let PurgeUserRequest { event_id, user_id, schema_version: _ } = req; // version: checked by the handler
         let (event, user) = ids(&event_id, "user_id", &user_id)?;
         let mut conn = self.context.pool.get().await?;
         conn.transaction(async |conn| {
@@ -95,7 +95,7 @@ impl ProgressInternalApi {
         principal: &Principal,
         req: HandleContentDeletedRequest,
     ) -> Result<HandleContentDeletedResponse, ProgressError> {
-        let HandleContentDeletedRequest { event_id, content_id } = req;
+        let HandleContentDeletedRequest { event_id, content_id, schema_version: _ } = req; // checked by the handler
         let (event, item) = ids(&event_id, "content_id", &content_id)?;
         let mut conn = self.context.pool.get().await?;
         conn.transaction(async |conn| {
@@ -138,6 +138,7 @@ fn service<T>(request: &Request<T>) -> Result<Principal, Status> {
 impl ProgressInternalService for ProgressInternalApi {
     async fn purge_user(&self, request: Request<PurgeUserRequest>) -> Result<Response<PurgeUserResponse>, Status> {
         let principal = service(&request)?;
+        jazz_platform::outbox::accept_version(events::USER_PURGED, request.get_ref().schema_version)?;
         Ok(Response::new(self.purge(&principal, request.into_inner()).await?))
     }
 
@@ -146,6 +147,7 @@ impl ProgressInternalService for ProgressInternalApi {
         request: Request<HandleContentDeletedRequest>,
     ) -> Result<Response<HandleContentDeletedResponse>, Status> {
         let principal = service(&request)?;
+        jazz_platform::outbox::accept_version(events::CONTENT_DELETED, request.get_ref().schema_version)?;
         Ok(Response::new(self.content_deleted(&principal, request.into_inner()).await?))
     }
 

@@ -1,0 +1,1 @@
+ALTER TABLE outbox_events DROP COLUMN IF EXISTS leased_until;
