@@ -1,6 +1,6 @@
 -- The event envelope (issue 13): the schema version of every event's body,
 -- carried to receivers so that one which does not know it refuses it
--- (docs/decisions.md 30), and the W3C traceparent of the span that wrote
+-- (docs/decisions.md 35), and the W3C traceparent of the span that wrote
 -- the event, so its delivery joins the originating trace.
 --
 -- Adding a column with a constant default rewrites nothing; the CHECKs are

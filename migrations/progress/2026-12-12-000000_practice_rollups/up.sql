@@ -1,6 +1,6 @@
 -- Rollups of a learner's practice, kept on write, so the learning loop's
 -- reads cost what a learner's calendar costs, not what their history costs
--- (decision 29). Both are derived: statement triggers on practice_records
+-- (decision 38). Both are derived: statement triggers on practice_records
 -- and progress_records keep them in the writing transaction, whatever the
 -- writer (the API, the lazy fill of facts, an erasure, a bulk copy), and
 -- both can be rebuilt from the records at any time.

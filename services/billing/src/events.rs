@@ -14,7 +14,6 @@ use jazz_platform::ids::to_api;
 use jazz_platform::outbox::{self, events};
 use jazz_platform::peer::Peer;
 use jazz_platform::relay::{Deliver, OutboxEvent, Undelivered};
-use jazz_platform::traces::outgoing;
 use serde_json::json;
 
 use crate::domain::subscription::View;
@@ -40,13 +39,13 @@ impl BillingEvents {
             tracing::error!(event_id = %event.id, "subscription_changed without a known effective_tier; dropped");
             return Ok(());
         };
-        let request = outgoing(self.identity.request(HandleSubscriptionChangedRequest {
+        let request = self.identity.request(HandleSubscriptionChangedRequest {
             event_id: to_api(event.id),
             user_id: event.aggregate_id.clone(),
             effective_tier: tier.to_api().into(),
             changed_at: Some(jazz_platform::fields::timestamp(event.created_at)),
             schema_version: event.schema_version,
-        }));
+        });
         let channel = self.identity.channel().ok_or("identity: no usable URL")?;
         IdentityInternalServiceClient::new(channel)
             .handle_subscription_changed(request)

@@ -19,7 +19,6 @@ use jazz_platform::ids::to_api;
 use jazz_platform::outbox::events;
 use jazz_platform::peer::Peer;
 use jazz_platform::relay::{Deliver, OutboxEvent, Undelivered};
-use jazz_platform::traces::outgoing;
 
 /// Content's receivers.
 pub struct ContentEvents {
@@ -44,11 +43,11 @@ impl Deliver for ContentEvents {
     async fn deliver(&self, event: &OutboxEvent) -> Result<(), Undelivered> {
         match event.event_type.as_str() {
             events::CONTENT_DELETED if is_purge(event) => {
-                let request = outgoing(self.progress.request(HandleContentDeletedRequest {
+                let request = self.progress.request(HandleContentDeletedRequest {
                     event_id: to_api(event.id),
                     content_id: event.aggregate_id.clone(),
                     schema_version: event.schema_version,
-                }));
+                });
                 let channel = self.progress.channel().ok_or("progress: no usable URL")?;
                 ProgressInternalServiceClient::new(channel)
                     .handle_content_deleted(request)

@@ -28,7 +28,6 @@ use jazz_platform::ids::to_api;
 use jazz_platform::outbox::events;
 use jazz_platform::peer::Peer;
 use jazz_platform::relay::{Deliver, OutboxEvent, Undelivered};
-use jazz_platform::traces::outgoing;
 use tonic::Status;
 use tonic::transport::Channel;
 
@@ -72,18 +71,17 @@ impl IdentityEvents {
         let mut content = ContentInternalServiceClient::new(channel(&self.content)?);
         let mut progress = ProgressInternalServiceClient::new(channel(&self.progress)?);
         let schema_version = event.schema_version;
-        let billing = billing.purge_user(outgoing(self.billing.request(BillingPurge {
+        let billing = billing.purge_user(self.billing.request(BillingPurge {
             event_id: event_id.clone(),
             user_id: user_id.clone(),
             schema_version,
-        })));
-        let content = content.purge_user(outgoing(self.content.request(ContentPurge {
+        }));
+        let content = content.purge_user(self.content.request(ContentPurge {
             event_id: event_id.clone(),
             user_id: user_id.clone(),
             schema_version,
-        })));
-        let progress =
-            progress.purge_user(outgoing(self.progress.request(ProgressPurge { event_id, user_id, schema_version })));
+        }));
+        let progress = progress.purge_user(self.progress.request(ProgressPurge { event_id, user_id, schema_version }));
         let (billing, content, progress) = tokio::join!(billing, content, progress);
         // Receivers apply an event id once, so retrying all three after one
         // failure is safe.
@@ -110,7 +108,7 @@ impl Deliver for IdentityEvents {
     async fn deliver(&self, event: &OutboxEvent) -> Result<(), Undelivered> {
         match event.event_type.as_str() {
             events::USER_CREATED => {
-                let request = outgoing(self.billing.request(HandleUserCreatedRequest {
+                let request = self.billing.request(HandleUserCreatedRequest {
                     event_id: to_api(event.id),
                     user_id: event.aggregate_id.clone(),
                     created_at: Some(prost_types::Timestamp {
@@ -118,7 +116,7 @@ impl Deliver for IdentityEvents {
                         nanos: i32::try_from(event.created_at.timestamp_subsec_nanos()).unwrap_or(0),
                     }),
                     schema_version: event.schema_version,
-                }));
+                });
                 let answer =
                     BillingInternalServiceClient::new(channel(&self.billing)?).handle_user_created(request).await;
                 outcome("billing.HandleUserCreated", answer)

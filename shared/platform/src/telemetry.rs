@@ -148,15 +148,21 @@ pub fn current_traceparent() -> Option<String> {
 /// (or `.instrument(span)`) around the work.
 pub fn span_with_parent(traceparent: Option<&str>) -> tracing::Span {
     let span = tracing::info_span!("delivery", trace_id = tracing::field::Empty);
+    join_trace(&span, traceparent);
+    span
+}
+
+/// Makes `span` a child of `traceparent` when that is a valid W3C trace
+/// context, and records its trace id (a `trace_id` field it declares).
+pub fn join_trace(span: &tracing::Span, traceparent: Option<&str>) {
     if let Some(traceparent) = traceparent
         && let Ok(value) = http::HeaderValue::from_str(traceparent)
     {
         let mut headers = http::HeaderMap::new();
         headers.insert("traceparent", value);
-        extract(&headers, &span);
+        extract(&headers, span);
     }
-    record_trace_id(&span);
-    span
+    record_trace_id(span);
 }
 
 /// The trace id of `span` (32 hex digits), when it belongs to a trace.

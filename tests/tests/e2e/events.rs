@@ -366,8 +366,10 @@ struct Traced(Mutex<Vec<String>>);
 #[tonic::async_trait]
 impl Deliver for Traced {
     async fn deliver(&self, _event: &OutboxEvent) -> Result<(), Undelivered> {
-        // What every producer's delivery does to each request it sends.
-        let request = jazz_platform::traces::outgoing(tonic::Request::new(()));
+        // A producer's delivery sends each request through its Peer.
+        let key =
+            jazz_platform::PrincipalKey::new(secrecy::SecretString::from(jazz_e2e::TEST_PRINCIPAL_SECRET.to_owned()));
+        let request = jazz_platform::peer::Peer::new("receiver", "http://127.0.0.1:1", "test", key).request(());
         let sent = request.metadata().get("traceparent").and_then(|v| v.to_str().ok()).unwrap_or_default();
         self.0.lock().map_err(|_| Undelivered::from("poisoned"))?.push(sent.to_owned());
         Ok(())

@@ -1,5 +1,5 @@
 //! GetProgressSummary's aggregate queries over `practice_rollups` (per
-//! learner and UTC quarter-hour, kept by trigger; decision 29): the range
+//! learner and UTC quarter-hour, kept by trigger; decision 38): the range
 //! grouped by the user's local day and skill area, the streaks as runs of
 //! local days over all history (gaps and islands), and the sessions' count
 //! and mean rating. Each reads a learner's calendar, not their history.
