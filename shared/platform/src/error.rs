@@ -304,6 +304,41 @@ impl From<StoreError> for Status {
     }
 }
 
+/// Implements the conversions every service's error enum shares, for an
+/// enum with the variants `Invalid(Vec<FieldViolation>)` and
+/// `Store(StoreError)`: `From` diesel's errors and the pool's (through
+/// [`StoreError`]), `From<FieldViolation>`, and `field(name, description)`
+/// for one violation without a reason code.
+#[macro_export]
+macro_rules! service_error {
+    ($error:ident) => {
+        impl From<diesel::result::Error> for $error {
+            fn from(error: diesel::result::Error) -> Self {
+                Self::Store($crate::error::StoreError::from(error))
+            }
+        }
+
+        impl From<diesel_async::pooled_connection::deadpool::PoolError> for $error {
+            fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+                Self::Store($crate::error::StoreError::from(error))
+            }
+        }
+
+        impl From<$crate::error::FieldViolation> for $error {
+            fn from(violation: $crate::error::FieldViolation) -> Self {
+                Self::Invalid(vec![violation])
+            }
+        }
+
+        impl $error {
+            /// One field violation without a reason code.
+            pub fn field(field: &str, description: impl Into<String>) -> Self {
+                Self::Invalid(vec![$crate::error::FieldViolation::new(field, description)])
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -366,39 +401,4 @@ mod tests {
             assert_eq!(Status::from(error).code(), code);
         }
     }
-}
-
-/// Implements the conversions every service's error enum shares, for an
-/// enum with the variants `Invalid(Vec<FieldViolation>)` and
-/// `Store(StoreError)`: `From` diesel's errors and the pool's (through
-/// [`StoreError`]), `From<FieldViolation>`, and `field(name, description)`
-/// for one violation without a reason code.
-#[macro_export]
-macro_rules! service_error {
-    ($error:ident) => {
-        impl From<diesel::result::Error> for $error {
-            fn from(error: diesel::result::Error) -> Self {
-                Self::Store($crate::error::StoreError::from(error))
-            }
-        }
-
-        impl From<diesel_async::pooled_connection::deadpool::PoolError> for $error {
-            fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
-                Self::Store($crate::error::StoreError::from(error))
-            }
-        }
-
-        impl From<$crate::error::FieldViolation> for $error {
-            fn from(violation: $crate::error::FieldViolation) -> Self {
-                Self::Invalid(vec![violation])
-            }
-        }
-
-        impl $error {
-            /// One field violation without a reason code.
-            pub fn field(field: &str, description: impl Into<String>) -> Self {
-                Self::Invalid(vec![$crate::error::FieldViolation::new(field, description)])
-            }
-        }
-    };
 }

@@ -70,8 +70,7 @@ async fn main() -> anyhow::Result<()> {
     let out = PathBuf::from(std::env::var("BENCH_OUT").unwrap_or_else(|_| "bench".into()));
     let pids = PathBuf::from(required("RUN_STATE")?);
 
-    let mut results = Results::default();
-    results.context = setup::context();
+    let mut results = Results { context: setup::context(), ..Results::default() };
     let prepared = setup::prepare(addresses, &key).await?;
     let fixtures = Arc::new(prepared.fixtures.clone());
     let bearer = Caller::Gateway(prepared.bearer.clone());

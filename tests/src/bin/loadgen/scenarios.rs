@@ -208,8 +208,11 @@ async fn search(channel: Channel, caller: &Caller, i: u64) -> Result<(), Status>
 }
 
 async fn public_feed(channel: Channel, caller: &Caller, i: u64) -> Result<(), Status> {
-    let order =
-        if i % 2 == 0 { content_pb::PublicContentOrder::Newest } else { content_pb::PublicContentOrder::MostLiked };
+    let order = if i.is_multiple_of(2) {
+        content_pb::PublicContentOrder::Newest
+    } else {
+        content_pb::PublicContentOrder::MostLiked
+    };
     let message = content_pb::ListPublicContentRequest {
         order: order as i32,
         view: ContentView::Basic as i32,
@@ -242,7 +245,11 @@ async fn record_view(channel: Channel, caller: &Caller, fixtures: &Fixtures, i: 
 
 /// The write burst: AddPracticeRecord and RecordView, half each.
 pub async fn write_burst(channel: Channel, caller: &Caller, fixtures: &Fixtures, i: u64) -> Result<(), Status> {
-    if i % 2 == 0 { practise(channel, caller, fixtures).await } else { record_view(channel, caller, fixtures, i).await }
+    if i.is_multiple_of(2) {
+        practise(channel, caller, fixtures).await
+    } else {
+        record_view(channel, caller, fixtures, i).await
+    }
 }
 
 /// A learner's session in proportion, per 100 calls: 2 sign-ins, 1
