@@ -88,7 +88,8 @@ pub fn warm_up() {
 }
 
 /// How many password hashes run at once (argon2 takes ~19 MiB and a core
-/// for tens of milliseconds each), and how many more may wait for one.
+/// for tens of milliseconds each; one per core), and how many more may
+/// wait for one (three per core).
 /// A sign-in burst beyond both is refused at once (UNAVAILABLE, retry
 /// shortly) instead of queueing without bound: memory stays at a few
 /// hashes' worth and nobody waits seconds for an answer.
@@ -97,23 +98,30 @@ struct HashGate {
     admitted: Semaphore,
 }
 
-fn hash_gate() -> &'static HashGate {
-    static GATE: OnceLock<HashGate> = OnceLock::new();
-    GATE.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        HashGate { running: Semaphore::new(cores), admitted: Semaphore::new(cores * 4) }
-    })
+impl HashGate {
+    fn new(running: usize, waiting: usize) -> Self {
+        Self { running: Semaphore::new(running), admitted: Semaphore::new(running + waiting) }
+    }
+
+    /// Runs `work` off the runtime once a running slot is free, or refuses
+    /// at once when every slot and every waiting place is taken.
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, IdentityError> {
+        let Ok(_admitted) = self.admitted.try_acquire() else {
+            return Err(IdentityError::Busy);
+        };
+        let _running = self.running.acquire().await.map_err(|_| IdentityError::Busy)?;
+        Ok(blocking(work).await?)
+    }
 }
 
-/// Runs a password hash or verification off the runtime, through the
-/// [`HashGate`].
+/// Runs a password hash or verification through the process's [`HashGate`].
 async fn gated<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, IdentityError> {
-    let gate = hash_gate();
-    let Ok(_admitted) = gate.admitted.try_acquire() else {
-        return Err(IdentityError::Busy);
-    };
-    let _running = gate.running.acquire().await.map_err(|_| IdentityError::Busy)?;
-    Ok(blocking(work).await?)
+    static GATE: OnceLock<HashGate> = OnceLock::new();
+    let gate = GATE.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        HashGate::new(cores, cores * 3)
+    });
+    gate.run(work).await
 }
 
 /// Checks `password` against `stored` off the runtime; without a stored
@@ -189,5 +197,41 @@ pub async fn password_account(
             record_failure(&mut conn, principal, email.as_str(), other.map(|u| u.id)).await?;
             Err(IdentityError::InvalidCredentials)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_full_hash_gate_refuses_at_once_and_admits_again_when_a_hash_ends() {
+        let gate = std::sync::Arc::new(HashGate::new(1, 1));
+        let (started, release) = (std::sync::mpsc::channel::<()>(), std::sync::mpsc::channel::<()>());
+        let (started_tx, started_rx) = started;
+        let (release_tx, release_rx) = release;
+        let running = tokio::spawn({
+            let gate = gate.clone();
+            async move {
+                gate.run(move || {
+                    let _ = started_tx.send(());
+                    let _ = release_rx.recv();
+                })
+                .await
+            }
+        });
+        assert!(tokio::task::spawn_blocking(move || started_rx.recv()).await.is_ok_and(|r| r.is_ok()));
+        let waiting = tokio::spawn({
+            let gate = gate.clone();
+            async move { gate.run(|| 2).await }
+        });
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        // One running, one waiting: a third is refused without waiting.
+        assert!(matches!(gate.run(|| 3).await, Err(IdentityError::Busy)));
+        let _ = release_tx.send(());
+        assert!(running.await.is_ok_and(|r| r.is_ok()));
+        assert_eq!(waiting.await.ok().and_then(Result::ok), Some(2));
+        assert_eq!(gate.run(|| 4).await.ok(), Some(4));
     }
 }
