@@ -6,7 +6,7 @@
 //! billing, content and progress. Afterwards `jazz_platform::residue::find`
 //! over all four databases finds no row holding the user's id (uuid and
 //! ULID forms) or email, outside each service's documented kept list
-//! ([`kept`]; docs/reliability.md).
+//! (each service's `RESIDUE_KEPT`; docs/reliability.md).
 
 use std::time::Duration;
 
@@ -27,20 +27,15 @@ use uuid::Uuid;
 const EMAIL: &str = "purged.learner@example.com";
 
 /// What each service keeps on purpose although it mentions the purged
-/// user. Kept minimal; each entry is explained here and in
-/// docs/reliability.md ("Erasure").
-fn kept(service: ServiceName) -> Vec<Kept> {
+/// user: each service's `RESIDUE_KEPT` (explained there and in
+/// docs/reliability.md), the list its admin check will use.
+fn kept(service: ServiceName) -> &'static [Kept] {
     match service {
-        // The purge's own event: its aggregate id and payload carry the
-        // user's ULID, since billing, content and progress must learn whom
-        // to erase. The outbox retention deletes it 7 days after delivery
-        // (`OUTBOX_RETENTION_HOURS`), with every other delivered event.
-        ServiceName::Identity => vec![Kept {
-            table: "outbox_events",
-            rows: "event_type = 'identity.user_purged'",
-            why: "the purge's own event, which tells the other services whom to erase",
-        }],
-        _ => Vec::new(),
+        ServiceName::Identity => identity::RESIDUE_KEPT,
+        ServiceName::Billing => billing::RESIDUE_KEPT,
+        ServiceName::Content => content::RESIDUE_KEPT,
+        ServiceName::Progress => progress::RESIDUE_KEPT,
+        ServiceName::Gateway => &[],
     }
 }
 
@@ -87,7 +82,7 @@ async fn scan(suite: &Suite, values: &[String]) -> anyhow::Result<Vec<(ServiceNa
     let mut found = Vec::new();
     for service in ServiceName::DATA_SERVICES {
         let mut conn = sql(suite, service).await?;
-        found.extend(find(&mut conn, values, &kept(service)).await?.into_iter().map(|r| (service, r)));
+        found.extend(find(&mut conn, values, kept(service)).await?.into_iter().map(|r| (service, r)));
     }
     Ok(found)
 }
