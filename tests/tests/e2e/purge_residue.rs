@@ -189,6 +189,26 @@ async fn after_the_purge_no_database_holds_the_users_id_or_email() -> anyhow::Re
         assert!(before.iter().any(|(s, _)| *s == service), "nothing of the user in {service:?}: {before:#?}");
     }
 
+    // The admin check (IdentityAdminService.CheckErasure, fanning out to
+    // each service's FindResidue) sees the same columns.
+    let mut admin = identity_pb::identity_admin_service_client::IdentityAdminServiceClient::new(
+        suite.service_channel(ServiceName::Identity).await?,
+    );
+    let check = identity_pb::CheckErasureRequest { user_id: to_api(user), email: EMAIL.to_owned() };
+    let checked = admin.check_erasure(jazz_e2e::as_service("ops-tool", check.clone())).await?.into_inner().columns;
+    let places = |found: &[(ServiceName, Residue)]| {
+        let mut places: Vec<String> =
+            found.iter().map(|(s, r)| format!("{}.{}.{}", s.as_str(), r.table, r.column)).collect();
+        places.sort();
+        places
+    };
+    let mut checked: Vec<String> = checked.iter().map(|c| format!("{}.{}.{}", c.service, c.table, c.column)).collect();
+    checked.sort();
+    assert_eq!(checked, places(&before));
+    let bad = identity_pb::CheckErasureRequest { user_id: user.to_string(), email: String::new() };
+    let refused = admin.check_erasure(jazz_e2e::as_service("ops-tool", bad)).await.err().map(|s| s.code());
+    assert_eq!(refused, Some(tonic::Code::InvalidArgument), "the API's ids are ULIDs");
+
     // Deleted, pushed past the retention window, purged; the relays deliver.
     identity_pb::user_service_client::UserServiceClient::new(gateway.clone())
         .delete_me(bearer(identity_pb::DeleteMeRequest {}, &token)?)
@@ -210,6 +230,8 @@ async fn after_the_purge_no_database_holds_the_users_id_or_email() -> anyhow::Re
     // After: nothing of the user in any database, outside the kept rows.
     let after = scan(&suite, &values).await?;
     assert_eq!(after, Vec::new(), "residue of the purged user");
+    let checked = admin.check_erasure(jazz_e2e::as_service("ops-tool", check)).await?.into_inner().columns;
+    assert_eq!(checked, Vec::new(), "the admin check finds nothing either");
     // The kept rows are the purge's own event, and only that.
     let own = "SELECT count(*) AS n FROM outbox_events WHERE event_type = 'identity.user_purged'";
     assert_eq!(count(&suite, ServiceName::Identity, own).await?, 1);
