@@ -35,6 +35,12 @@ pub const MIGRATIONS: ServiceMigrations = ServiceMigrations { service: &OWN_MIGR
 /// Tables range-partitioned by month whose partitions are made ahead.
 pub const PARTITIONED_TABLES: &[&str] = &["audit_logs"];
 
+/// Rows the erasure check (`jazz_platform::residue::find`) skips although
+/// they name a purged user: none (audit rows stay with the user cleared;
+/// the inbox `processed_events` holds event ids only). See
+/// docs/reliability.md, "What the erasure check keeps on purpose".
+pub const RESIDUE_KEPT: &[jazz_platform::residue::Kept] = &[];
+
 /// Builds the service from `config` and billing's own settings from the
 /// environment ([`config::BillingOptions::from_env`]: Stripe and redirect
 /// rules): migrations checked (or applied), pool open, listener bound.

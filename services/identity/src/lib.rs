@@ -42,6 +42,18 @@ pub const MIGRATIONS: ServiceMigrations = ServiceMigrations { service: &OWN_MIGR
 /// Tables range-partitioned by month whose partitions are made ahead.
 pub const PARTITIONED_TABLES: &[&str] = &["audit_logs"];
 
+/// Rows the erasure check (`jazz_platform::residue::find`) skips although
+/// they name a purged user (docs/reliability.md, "What the erasure check
+/// keeps on purpose"): only the purge's own `user_purged` event, whose
+/// aggregate id and payload carry the ULID so that billing, content and
+/// progress learn whom to erase; the outbox retention deletes it 7 days
+/// after delivery.
+pub const RESIDUE_KEPT: &[jazz_platform::residue::Kept] = &[jazz_platform::residue::Kept {
+    table: "outbox_events",
+    rows: "event_type = 'identity.user_purged'",
+    why: "the purge's own event, which tells the other services whom to erase",
+}];
+
 /// Builds the service from `config`: migrations checked (or applied), pool
 /// open, listener bound. Serve it with [`Application::run_until_stopped`].
 /// Mail goes over SMTP when `SMTP_URL` is set ([`mail::SmtpMailer`]), else it

@@ -32,6 +32,12 @@ pub const MIGRATIONS: ServiceMigrations = ServiceMigrations { service: &OWN_MIGR
 /// Tables range-partitioned by month whose partitions are made ahead.
 pub const PARTITIONED_TABLES: &[&str] = &["audit_logs", "system_metrics"];
 
+/// Rows the erasure check (`jazz_platform::residue::find`) skips although
+/// they name a purged user: none (audit rows stay with the user cleared;
+/// the inbox `processed_events` holds event ids only). See
+/// docs/reliability.md, "What the erasure check keeps on purpose".
+pub const RESIDUE_KEPT: &[jazz_platform::residue::Kept] = &[];
+
 /// Builds the service from `config`: migrations checked (or applied), pool
 /// open, listener bound. Serve it with [`Application::run_until_stopped`].
 pub async fn build(config: ServiceConfig) -> anyhow::Result<Application> {

@@ -105,6 +105,40 @@ pub async fn find(conn: &mut AsyncPgConnection, values: &[String], kept: &[Kept]
     Ok(found)
 }
 
+/// The values the check searches for `user`: the uuid text, the API's
+/// ULID and, when known, the email.
+pub fn values_of(user: uuid::Uuid, email: &str) -> Vec<String> {
+    let mut values = vec![user.to_string(), crate::ids::to_api(user)];
+    if !email.trim().is_empty() {
+        values.push(email.trim().to_owned());
+    }
+    values
+}
+
+/// A service's `FindResidue`: `user_id` (a ULID) checked, then [`find`]
+/// over the service's database with its `kept` rows, as the contract's
+/// columns of `service`.
+pub async fn serve(
+    pool: &crate::db::DbPool,
+    service: &str,
+    user_id: &str,
+    email: &str,
+    kept: &[Kept],
+) -> Result<Vec<jazz_contract::jazz::common::v1::ResidueColumn>, tonic::Status> {
+    let user = crate::ids::parse_id("user_id", user_id).map_err(|v| crate::error::invalid_argument(&[v]))?;
+    let mut conn = pool.get().await.map_err(crate::error::StoreError::from)?;
+    let found = find(&mut conn, &values_of(user, email), kept).await.map_err(crate::error::StoreError::from)?;
+    Ok(found
+        .into_iter()
+        .map(|r| jazz_contract::jazz::common::v1::ResidueColumn {
+            service: service.to_owned(),
+            table: r.table,
+            column: r.column,
+            rows: r.rows,
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,6 +25,7 @@ mod observability;
 mod oidc;
 mod outbox_admin;
 mod progress;
+mod purge_residue;
 mod residue;
 mod retention;
 mod schema;

@@ -7,10 +7,10 @@ use chrono::Utc;
 use diesel_async::AsyncConnection as _;
 use jazz_contract::jazz::billing::v1::billing_internal_service_server::BillingInternalService;
 use jazz_contract::jazz::billing::v1::{
-    ConsumeQuotaRequest, ConsumeQuotaResponse, GetDailyFiguresRequest, GetDailyFiguresResponse,
-    GetUserSubscriptionRequest, GetUserSubscriptionResponse, HandleStripeEventRequest, HandleStripeEventResponse,
-    HandleUserCreatedRequest, HandleUserCreatedResponse, ListAuditLogsRequest, ListAuditLogsResponse, PurgeUserRequest,
-    PurgeUserResponse, RefundQuotaRequest, RefundQuotaResponse,
+    ConsumeQuotaRequest, ConsumeQuotaResponse, FindResidueRequest, FindResidueResponse, GetDailyFiguresRequest,
+    GetDailyFiguresResponse, GetUserSubscriptionRequest, GetUserSubscriptionResponse, HandleStripeEventRequest,
+    HandleStripeEventResponse, HandleUserCreatedRequest, HandleUserCreatedResponse, ListAuditLogsRequest,
+    ListAuditLogsResponse, PurgeUserRequest, PurgeUserResponse, RefundQuotaRequest, RefundQuotaResponse,
 };
 use jazz_platform::ServiceContext;
 use jazz_platform::daily::{UtcDay, count, figure};
@@ -169,5 +169,16 @@ impl BillingInternalService for BillingInternalApi {
             figures.extend(counts.iter().map(|c| figure(name, count(c.count), &[("tier", &c.tier)])));
         }
         Ok(Response::new(GetDailyFiguresResponse { figures }))
+    }
+
+    async fn find_residue(
+        &self,
+        request: Request<FindResidueRequest>,
+    ) -> Result<Response<FindResidueResponse>, Status> {
+        principal_of(&request)?.require_service()?;
+        let FindResidueRequest { user_id, email } = request.into_inner();
+        let columns =
+            jazz_platform::residue::serve(&self.context.pool, "billing", &user_id, &email, crate::RESIDUE_KEPT).await?;
+        Ok(Response::new(FindResidueResponse { columns }))
     }
 }

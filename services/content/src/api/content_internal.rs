@@ -227,4 +227,15 @@ impl ContentInternalService for ContentInternalApi {
         figures.extend(per_type.iter().map(|(kind, n)| figure("ai_generations", count(*n), &[("type", kind)])));
         Ok(Response::new(GetDailyFiguresResponse { figures }))
     }
+
+    async fn find_residue(
+        &self,
+        request: Request<FindResidueRequest>,
+    ) -> Result<Response<FindResidueResponse>, Status> {
+        principal_of(&request)?.require_service()?;
+        let FindResidueRequest { user_id, email } = request.into_inner();
+        let columns =
+            jazz_platform::residue::serve(&self.context.pool, "content", &user_id, &email, crate::RESIDUE_KEPT).await?;
+        Ok(Response::new(FindResidueResponse { columns }))
+    }
 }

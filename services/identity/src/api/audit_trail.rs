@@ -4,7 +4,8 @@
 //! call bounded by what is left of the caller's deadline; the merge and its
 //! page position are the platform's (`jazz_platform::audit_trail`). A
 //! service that does not answer fails the whole call with UNAVAILABLE: the
-//! contract allows no trail with a silent gap.
+//! contract allows no trail with a silent gap. CheckErasure (the erasure
+//! check across the four databases) asks the same peers' FindResidue.
 
 use chrono::Utc;
 use jazz_contract::jazz::billing::v1 as billing_pb;
@@ -12,7 +13,8 @@ use jazz_contract::jazz::billing::v1::billing_internal_service_client::BillingIn
 use jazz_contract::jazz::content::v1 as content_pb;
 use jazz_contract::jazz::content::v1::content_internal_service_client::ContentInternalServiceClient;
 use jazz_contract::jazz::identity::v1::{
-    GetUserAuditTrailRequest, GetUserAuditTrailResponse, ListAuditLogsRequest, ListAuditLogsResponse,
+    CheckErasureRequest, CheckErasureResponse, GetUserAuditTrailRequest, GetUserAuditTrailResponse,
+    ListAuditLogsRequest, ListAuditLogsResponse,
 };
 use jazz_contract::jazz::progress::v1 as progress_pb;
 use jazz_contract::jazz::progress::v1::progress_internal_service_client::ProgressInternalServiceClient;
@@ -24,6 +26,7 @@ use jazz_platform::error::Violations;
 use jazz_platform::ids::{parse_id, to_api};
 use jazz_platform::peer::Peer;
 use jazz_platform::{Principal, ServiceContext};
+use tonic::Status;
 
 use super::{audit_list as own_audit, convert, page};
 use crate::error::IdentityError;
@@ -184,5 +187,70 @@ impl AuditTrail {
             .write(&mut conn)
             .await?;
         Ok(GetUserAuditTrailResponse { entries, next_page_token })
+    }
+}
+
+impl AuditTrail {
+    /// CheckErasure: identity's own database scanned in-process, billing's,
+    /// content's and progress's through their FindResidue, all at once and
+    /// within `deadline`; any silent service fails the call (UNAVAILABLE).
+    /// Audited as ERASURE_CHECK without the user's id (the entry would
+    /// otherwise be residue itself).
+    pub async fn check_erasure(
+        &self,
+        principal: &Principal,
+        deadline: Deadline,
+        req: CheckErasureRequest,
+    ) -> Result<CheckErasureResponse, Status> {
+        let CheckErasureRequest { user_id, email } = req;
+        parse_id("user_id", &user_id).map_err(|v| jazz_platform::error::invalid_argument(&[v]))?;
+        let unavailable = |service: &str, status: Status| {
+            tracing::warn!(service, code = ?status.code(), message = status.message(), "erasure check incomplete");
+            if status.code() == tonic::Code::InvalidArgument {
+                status
+            } else {
+                Status::unavailable(format!("{service} did not answer the erasure check; retry the call"))
+            }
+        };
+        let channel = |peer: &Peer| {
+            peer.channel().ok_or_else(|| Status::unavailable(format!("{} has no usable URL", peer.name())))
+        };
+        let own = jazz_platform::residue::serve(&self.context.pool, "identity", &user_id, &email, crate::RESIDUE_KEPT);
+        let billing = async {
+            let message = billing_pb::FindResidueRequest { user_id: user_id.clone(), email: email.clone() };
+            BillingInternalServiceClient::new(channel(&self.billing)?)
+                .find_residue(self.billing.request_within(message, &deadline))
+                .await
+                .map(|r| r.into_inner().columns)
+                .map_err(|s| unavailable("billing", s))
+        };
+        let content = async {
+            let message = content_pb::FindResidueRequest { user_id: user_id.clone(), email: email.clone() };
+            ContentInternalServiceClient::new(channel(&self.content)?)
+                .find_residue(self.content.request_within(message, &deadline))
+                .await
+                .map(|r| r.into_inner().columns)
+                .map_err(|s| unavailable("content", s))
+        };
+        let progress = async {
+            let message = progress_pb::FindResidueRequest { user_id: user_id.clone(), email: email.clone() };
+            ProgressInternalServiceClient::new(channel(&self.progress)?)
+                .find_residue(self.progress.request_within(message, &deadline))
+                .await
+                .map(|r| r.into_inner().columns)
+                .map_err(|s| unavailable("progress", s))
+        };
+        let work = async { tokio::try_join!(own, billing, content, progress) };
+        let (own, billing, content, progress) = tokio::time::timeout(deadline.for_work(), work)
+            .await
+            .map_err(|_| Status::unavailable("the erasure check did not finish in time; retry the call"))??;
+        let columns: Vec<_> = own.into_iter().chain(billing).chain(content).chain(progress).collect();
+        let mut conn = self.context.pool.get().await.map_err(IdentityError::from)?;
+        AuditEntry::new(principal, "ERASURE_CHECK", "users", None)
+            .with_change(None, Some(serde_json::json!({ "columns_found": columns.len() })))
+            .write(&mut conn)
+            .await
+            .map_err(IdentityError::from)?;
+        Ok(CheckErasureResponse { columns })
     }
 }

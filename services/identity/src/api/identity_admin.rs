@@ -1,6 +1,7 @@
 //! `jazz.identity.v1.IdentityAdminService` (internal, service principals
-//! only): feature-flag management (in `admin_flags.rs`), LookupUser and
-//! GetUserAuditTrail (in `audit_trail.rs`). Every call is audited.
+//! only): feature-flag management (in `admin_flags.rs`), LookupUser,
+//! GetUserAuditTrail and CheckErasure (in `audit_trail.rs`). Every call is
+//! audited.
 
 use diesel_async::AsyncConnection as _;
 use jazz_contract::jazz::identity::v1::identity_admin_service_server::IdentityAdminService;
@@ -134,5 +135,14 @@ impl IdentityAdminService for IdentityAdminApi {
         // The server's DeadlineLayer made the caller's deadline current.
         let deadline = Deadline::current_or(self.context.config.limits.request_timeout);
         reply(self.trail.read(&principal, deadline, request.into_inner()).await)
+    }
+
+    async fn check_erasure(
+        &self,
+        request: Request<CheckErasureRequest>,
+    ) -> Result<Response<CheckErasureResponse>, Status> {
+        let principal = service(&request)?;
+        let deadline = Deadline::current_or(self.context.config.limits.request_timeout);
+        Ok(Response::new(self.trail.check_erasure(&principal, deadline, request.into_inner()).await?))
     }
 }

@@ -163,4 +163,16 @@ impl ProgressInternalService for ProgressInternalApi {
             .map_err(ProgressError::from)?;
         Ok(Response::new(ListAuditLogsResponse { entries: page.entries, next_page_token: page.next_page_token }))
     }
+
+    async fn find_residue(
+        &self,
+        request: Request<FindResidueRequest>,
+    ) -> Result<Response<FindResidueResponse>, Status> {
+        principal_of(&request)?.require_service()?;
+        let FindResidueRequest { user_id, email } = request.into_inner();
+        let columns =
+            jazz_platform::residue::serve(&self.context.pool, "progress", &user_id, &email, crate::RESIDUE_KEPT)
+                .await?;
+        Ok(Response::new(FindResidueResponse { columns }))
+    }
 }
