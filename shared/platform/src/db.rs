@@ -85,9 +85,22 @@ pub struct ServiceMigrations {
 }
 
 impl MigrationSource<Pg> for ServiceMigrations {
+    /// The platform set, then the service's: one history with one version
+    /// space. A version in both would be applied once and the other
+    /// migration silently skipped, so a repeat is refused.
     fn migrations(&self) -> diesel::migration::Result<Vec<Box<dyn Migration<Pg>>>> {
         let mut all = MigrationSource::<Pg>::migrations(&PLATFORM_MIGRATIONS)?;
         all.extend(MigrationSource::<Pg>::migrations(self.service)?);
+        let mut versions = std::collections::HashSet::new();
+        for migration in &all {
+            let version = migration.name().version().to_string();
+            if !versions.insert(version.clone()) {
+                return Err(format!(
+                    "migration version {version} is used twice (the platform and service sets share one version space)"
+                )
+                .into());
+            }
+        }
         Ok(all)
     }
 }
