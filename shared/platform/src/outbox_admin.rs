@@ -51,11 +51,7 @@ pub enum OutboxAdminError {
     Store(#[from] StoreError),
 }
 
-impl From<diesel::result::Error> for OutboxAdminError {
-    fn from(error: diesel::result::Error) -> Self {
-        Self::Store(error.into())
-    }
-}
+crate::service_error!(OutboxAdminError);
 
 impl From<OutboxAdminError> for Status {
     fn from(error: OutboxAdminError) -> Self {
@@ -146,7 +142,7 @@ impl OutboxAdminApi {
         };
         let now = Utc::now();
         let lagging_before = now - chrono::Duration::from_std(LAGGING_AFTER).unwrap_or_default();
-        let mut conn = self.pool.get().await.map_err(StoreError::from)?;
+        let mut conn = self.pool.get().await?;
         let mut rows = undelivered(&mut conn, state, lagging_before, after, size + 1).await?;
         let next_page_token = match last_of_page(&mut rows, size) {
             Some(last) => {
@@ -167,7 +163,7 @@ impl OutboxAdminApi {
     ) -> Result<pb::RedriveOutboxEventsResponse, OutboxAdminError> {
         let pb::RedriveOutboxEventsRequest { event_ids, all_dead } = request;
         let ids = redrive_ids(&event_ids, all_dead).map_err(OutboxAdminError::Invalid)?;
-        let mut conn = self.pool.get().await.map_err(StoreError::from)?;
+        let mut conn = self.pool.get().await?;
         conn.transaction(async |conn| {
             let (chosen, more_dead) = match ids {
                 Some(ids) => (ids, false),
