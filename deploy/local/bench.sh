@@ -7,7 +7,9 @@
 # calls in flight, through the gateway and straight to each service, and
 # writes bench/results.md and bench/results.json.
 #   BENCH_SECONDS (8) and BENCH_WARMUP_SECONDS (2) per run, BENCH_LEVELS (1,16,64),
-#   BENCH_CONTENT_ROWS (1000000), BENCH_PRACTICE_RECORDS (100000)
+#   BENCH_CONTENT_ROWS (1000000), BENCH_PRACTICE_RECORDS (100000),
+#   BENCH_ONLY (rows to measure, e.g. GetMe,ceilings; all when empty),
+#   BENCH_REUSE=1 keeps the last run's databases (and their data at scale).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -15,14 +17,17 @@ export PORT_BASE=22051 DB_PREFIX=jazz_bench RUN_STATE="$root/build/run-bench" RU
 # Benchmarks measure the system, not the limiter.
 export RATE_LIMIT_IP_PER_SEC=1000000 RATE_LIMIT_USER_PER_SEC=1000000 RATE_LIMIT_CREDENTIALS_PER_MIN=1000000
 export LOG_FORMAT=json RUST_LOG=warn
+mkdir -p "$root/build"
 cargo build --quiet --release -p jazz-e2e --bin loadgen
 loadgen="${CARGO_TARGET_DIR:-$root/target}/release/loadgen"
 pg=$(deploy/local/ensure-postgres.sh)
-for db in identity billing content progress pgbench; do
-  psql "$pg/postgres" -Xq -c "DROP DATABASE IF EXISTS ${DB_PREFIX}_${db} WITH (FORCE)"
-done
-psql "$pg/postgres" -Xq -c "CREATE DATABASE ${DB_PREFIX}_pgbench"
-pgbench -i -q -s 10 "$pg/${DB_PREFIX}_pgbench" 2>/dev/null
+if [ "${BENCH_REUSE:-0}" != 1 ] || ! psql "$pg/${DB_PREFIX}_pgbench" -Xqc 'SELECT 1 FROM pgbench_accounts LIMIT 1' >/dev/null 2>&1; then
+  for db in identity billing content progress pgbench; do
+    psql "$pg/postgres" -Xq -c "DROP DATABASE IF EXISTS ${DB_PREFIX}_${db} WITH (FORCE)"
+  done
+  psql "$pg/postgres" -Xq -c "CREATE DATABASE ${DB_PREFIX}_pgbench"
+  pgbench -i -q -s 10 "$pg/${DB_PREFIX}_pgbench" 2>/dev/null
+fi
 
 echo_addr=127.0.0.1:22099
 "$loadgen" echo "$echo_addr" & echo_pid=$!

@@ -499,3 +499,39 @@ pub fn lick_request(
         request_id: request_id.into(),
     }
 }
+
+/// Waits until billing at `channel` serves FREE's `feature` as `limit`
+/// (`None`: unlimited): billing keeps the plan catalogue in memory and
+/// reads it again when PostgreSQL notifies it of a change, so a test that
+/// edits `plans` in SQL waits for that notification to arrive.
+pub async fn await_free_limit(
+    channel: &tonic::transport::Channel,
+    feature: &str,
+    limit: Option<i64>,
+) -> anyhow::Result<()> {
+    use jazz_contract::jazz::billing::v1::billing_service_client::BillingServiceClient;
+    use jazz_contract::jazz::billing::v1::{EntitlementKind, ListPlansRequest};
+    use jazz_contract::jazz::common::v1::SubscriptionTier;
+    let wanted = |kind: EntitlementKind, found: i64| match limit {
+        None => kind == EntitlementKind::Unlimited,
+        Some(limit) => kind == EntitlementKind::Limited && found == limit,
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let plans = BillingServiceClient::new(channel.clone())
+            .list_plans(as_service("gateway", ListPlansRequest::default()))
+            .await?
+            .into_inner()
+            .plans;
+        let seen = plans
+            .iter()
+            .filter(|plan| plan.tier == SubscriptionTier::Free as i32)
+            .flat_map(|plan| &plan.entitlements)
+            .any(|e| e.feature == feature && wanted(e.kind(), e.limit));
+        if seen {
+            return Ok(());
+        }
+        anyhow::ensure!(std::time::Instant::now() < deadline, "billing never served FREE's {feature} as {limit:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -54,6 +54,7 @@ pub async fn build(config: ServiceConfig) -> anyhow::Result<Application> {
 pub async fn build_with_options(config: ServiceConfig, options: config::BillingOptions) -> anyhow::Result<Application> {
     let context = ServiceContext::prepare(config, MIGRATIONS, PARTITIONED_TABLES).await?;
     let payments = Arc::new(api::Payments::new(&options)?);
+    let plans = api::Plans::watch(context.config.database.url.clone());
     jazz_platform::relay::spawn(
         context.config.service,
         context.pool.clone(),
@@ -61,21 +62,21 @@ pub async fn build_with_options(config: ServiceConfig, options: config::BillingO
         context.config.relay_interval,
         jazz_platform::relay::RelayWaker::new(),
     );
-    Application::bind(&context, routes(&context, payments), health_names()).await
+    Application::bind(&context, routes(&context, payments, plans), health_names()).await
 }
 
 /// Every gRPC service of billing, each behind the principal check.
-pub fn routes(context: &ServiceContext, payments: Arc<api::Payments>) -> Routes {
+pub fn routes(context: &ServiceContext, payments: Arc<api::Payments>, plans: api::Plans) -> Routes {
     let interceptor = &context.interceptor;
     let max_message = context.config.limits.max_decoding_message_size;
     OutboxAdminApi::route(context, Routes::default())
         .add_service(InterceptedService::new(
-            BillingServiceServer::new(api::BillingApi::new(context.clone(), payments.clone()))
+            BillingServiceServer::new(api::BillingApi::new(context.clone(), payments.clone(), plans.clone()))
                 .max_decoding_message_size(max_message),
             interceptor.clone(),
         ))
         .add_service(InterceptedService::new(
-            BillingInternalServiceServer::new(api::BillingInternalApi::new(context.clone(), payments))
+            BillingInternalServiceServer::new(api::BillingInternalApi::new(context.clone(), payments, plans))
                 .max_decoding_message_size(max_message),
             interceptor.clone(),
         ))

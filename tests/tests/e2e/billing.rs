@@ -78,7 +78,7 @@ impl Billing {
         .bind::<BigInt, _>(limit)
         .execute(&mut self.sql().await?)
         .await?;
-        Ok(())
+        jazz_e2e::await_free_limit(&self.service.channel, feature, Some(limit)).await
     }
 
     async fn consume(
@@ -458,6 +458,34 @@ async fn list_plans_shows_the_seeded_catalogue() -> anyhow::Result<()> {
         assert_eq!(fields.unwrap_or_default().into_iter().next().map(|v| v.field).as_deref(), Some("page_token"));
     }
     Ok(())
+}
+
+/// The catalogue billing keeps in memory follows every change to `plans`:
+/// through its listener, and also while that listener's connection is cut
+/// and after it has subscribed again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kept_catalogue_follows_changes_to_plans() -> anyhow::Result<()> {
+    let billing = Billing::start().await?;
+    jazz_e2e::await_free_limit(&billing.service.channel, "ai_generation", Some(20)).await?;
+    billing.set_free_limit("ai_generation", 7).await?;
+
+    let listener =
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN plans_changed'";
+    let terminated = jazz_e2e::sql::number(
+        &mut billing.sql().await?,
+        &format!("SELECT count(pg_terminate_backend(pid)) AS n FROM ({listener}) AS l"),
+    )
+    .await?;
+    assert_eq!(terminated, 1, "one listener per billing process");
+    billing.set_free_limit("ai_generation", 9).await?;
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let count = format!("SELECT count(*) AS n FROM ({listener}) AS l");
+    while jazz_e2e::sql::number(&mut billing.sql().await?, &count).await? != 1 {
+        anyhow::ensure!(std::time::Instant::now() < deadline, "the listener never subscribed again");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    billing.set_free_limit("ai_generation", 11).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

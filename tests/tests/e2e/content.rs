@@ -91,7 +91,7 @@ impl Env {
         .bind::<Text, _>(value)
         .execute(&mut db(&self.suite, ServiceName::Billing)?.connect().await?)
         .await?;
-        Ok(())
+        jazz_e2e::await_free_limit(&self.billing, feature, limit).await
     }
 
     async fn count(&self, service: ServiceName, query: &str) -> anyhow::Result<i64> {

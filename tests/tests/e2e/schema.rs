@@ -1277,6 +1277,19 @@ async fn content_queries_use_their_indexes() -> anyhow::Result<()> {
         "idx_content_search",
     )
     .await?;
+    // SearchContent's candidates (store::content::search): for a common
+    // word the newest matches come off the covering index, for a rare one
+    // off the GIN index; neither ranks every match.
+    let candidates = |words: &str| {
+        format!(
+            "SELECT id, ts_rank(search_vector, websearch_to_tsquery('english', '{words}')) FROM generated_content \
+              WHERE search_vector @@ websearch_to_tsquery('english', '{words}') AND deleted_at IS NULL \
+                AND (user_id = md5('user' || 7)::uuid OR is_public) \
+              ORDER BY created_at DESC, id DESC LIMIT 1000"
+        )
+    };
+    assert_scans(conn, &candidates("blues"), "idx_generated_content_search_recent").await?;
+    assert_scans(conn, &candidates("bebop lick"), "idx_content_search").await?;
     assert_scans(
         conn,
         "SELECT id FROM generated_content WHERE is_public AND deleted_at IS NULL \

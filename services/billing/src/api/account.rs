@@ -1,5 +1,5 @@
-//! What several handlers share inside their transaction: the catalogue and
-//! the user's subscription (created FREE on first use); its read-time view
+//! What several handlers share inside their transaction: the user's
+//! subscription (created FREE on first use); its read-time view
 //! is `domain::subscription::View`.
 
 use chrono::{DateTime, Utc};
@@ -9,32 +9,11 @@ use jazz_platform::audit::AuditEntry;
 use jazz_platform::ids::{new_id, to_api};
 use uuid::Uuid;
 
-use crate::domain::catalogue::{Catalogue, CatalogueError, Plan, interval_months, parse_entitlements};
 use crate::domain::period::calendar_month;
 use crate::domain::tier::{Status, Tier};
 use crate::error::BillingError;
-use crate::store::models::{NewSubscription, PlanRow, SubscriptionRow};
-use crate::store::{plans, subscriptions};
-
-/// The catalogue as stored now.
-pub async fn catalogue(conn: &mut AsyncPgConnection) -> Result<Catalogue, BillingError> {
-    let rows = plans::all(conn).await?;
-    let plans = rows.into_iter().map(plan).collect::<Result<Vec<_>, _>>()?;
-    Ok(Catalogue::new(plans))
-}
-
-fn plan(row: PlanRow) -> Result<Plan, CatalogueError> {
-    Ok(Plan {
-        tier: Tier::parse(&row.tier).ok_or(CatalogueError::Unknown { what: "tier", value: row.tier.clone() })?,
-        interval_months: interval_months(&row.billing_interval)?,
-        entitlements: parse_entitlements(&row.entitlements)?,
-        name: row.name,
-        description: row.description.unwrap_or_default(),
-        stripe_price_id: row.stripe_price_id,
-        price_amount_minor: row.price_amount_minor,
-        currency: row.currency,
-    })
-}
+use crate::store::models::{NewSubscription, SubscriptionRow};
+use crate::store::subscriptions;
 
 /// Makes the user's FREE/ACTIVE subscription, anchored at `signed_up`,
 /// unless a live one exists; audits the creation. True when created.

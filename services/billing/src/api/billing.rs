@@ -18,8 +18,9 @@ use jazz_platform::page_token::PageSigner;
 use jazz_platform::principal::principal_of;
 use tonic::{Request, Response, Status};
 
-use super::account::{catalogue, subscription_of};
+use super::account::subscription_of;
 use super::payments::Payments;
+use super::plans::Plans;
 use super::{cancel, checkout, convert, page};
 use crate::domain::subscription::View;
 use crate::domain::tier::Tier;
@@ -33,15 +34,17 @@ const PLANS: &str = "ListPlans";
 pub struct BillingApi {
     context: ServiceContext,
     payments: Arc<Payments>,
+    /// The plan catalogue, kept between changes.
+    plans: Plans,
     /// Signs ListPlans' page tokens.
     pages: PageSigner,
 }
 
 impl BillingApi {
     /// Handlers over the service's shared context and its way to Stripe.
-    pub fn new(context: ServiceContext, payments: Arc<Payments>) -> Self {
+    pub fn new(context: ServiceContext, payments: Arc<Payments>, plans: Plans) -> Self {
         let pages = page::signer(&context);
-        Self { context, payments, pages }
+        Self { context, payments, plans, pages }
     }
 
     /// Cancel (`cancel` true) or resume the caller's paid subscription.
@@ -66,8 +69,7 @@ impl BillingService for BillingApi {
             let tier = parts.first().and_then(|tier| Tier::parse(tier));
             Some(tier.ok_or(BillingError::InvalidPageToken)?)
         };
-        let mut conn = self.context.pool.get().await.map_err(BillingError::from)?;
-        let catalogue = catalogue(&mut conn).await?;
+        let catalogue = self.plans.current_pooled(&self.context.pool).await?;
         let rest: Vec<_> =
             catalogue.plans().iter().filter(|plan| after.is_none_or(|after| plan.tier > after)).collect();
         let page: Vec<_> = rest.iter().take(size).collect();
@@ -89,7 +91,7 @@ impl BillingService for BillingApi {
         let mut conn = self.context.pool.get().await.map_err(BillingError::from)?;
         let view = conn
             .transaction(async |conn| {
-                let catalogue = catalogue(conn).await?;
+                let catalogue = self.plans.current(conn).await?;
                 let row = subscription_of(conn, principal, user_id, now, false).await?;
                 View::at(row, &catalogue, now)
             })
@@ -142,7 +144,7 @@ impl BillingService for BillingApi {
         let mut conn = self.context.pool.get().await.map_err(BillingError::from)?;
         let (catalogue, view, used) = conn
             .transaction(async |conn| {
-                let catalogue = catalogue(conn).await?;
+                let catalogue = self.plans.current(conn).await?;
                 let row = subscription_of(conn, principal, user_id, now, false).await?;
                 let view = View::at(row, &catalogue, now)?;
                 let used = usage::used_by_feature(conn, view.row.id, view.period).await?;

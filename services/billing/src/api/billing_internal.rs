@@ -20,8 +20,9 @@ use jazz_platform::outbox::{events, mark_processed};
 use jazz_platform::principal::principal_of;
 use tonic::{Request, Response, Status};
 
-use super::account::{catalogue, ensure_subscription};
+use super::account::ensure_subscription;
 use super::payments::Payments;
+use super::plans::Plans;
 use super::{audit_list, convert, purge, quota, stripe_webhook};
 use crate::domain::subscription::View;
 use crate::error::BillingError;
@@ -31,15 +32,17 @@ use crate::store::subscriptions;
 pub struct BillingInternalApi {
     context: ServiceContext,
     payments: Arc<Payments>,
+    /// The plan catalogue, kept between changes.
+    plans: Plans,
     /// Signs the audit log's page tokens.
     pages: jazz_platform::page_token::PageSigner,
 }
 
 impl BillingInternalApi {
     /// Handlers over the service's shared context and its way to Stripe.
-    pub fn new(context: ServiceContext, payments: Arc<Payments>) -> Self {
+    pub fn new(context: ServiceContext, payments: Arc<Payments>, plans: Plans) -> Self {
         let pages = super::page::signer(&context);
-        Self { context, payments, pages }
+        Self { context, payments, plans, pages }
     }
 }
 
@@ -51,7 +54,7 @@ impl BillingInternalService for BillingInternalApi {
     ) -> Result<Response<ConsumeQuotaResponse>, Status> {
         let principal = principal_of(&request)?.clone();
         principal.require_service()?;
-        let response = quota::consume(&self.context.pool, &principal, request.into_inner()).await?;
+        let response = quota::consume(&self.context.pool, &self.plans, &principal, request.into_inner()).await?;
         Ok(Response::new(response))
     }
 
@@ -131,8 +134,8 @@ impl BillingInternalService for BillingInternalApi {
         let GetUserSubscriptionRequest { user_id } = request.into_inner();
         let user_id = parse_id("user_id", &user_id).map_err(|v| BillingError::Invalid(vec![v]))?;
         let now = Utc::now();
+        let catalogue = self.plans.current_pooled(&self.context.pool).await?;
         let mut conn = self.context.pool.get().await.map_err(BillingError::from)?;
-        let catalogue = catalogue(&mut conn).await?;
         let row = subscriptions::find_live(&mut conn, user_id)
             .await
             .map_err(BillingError::from)?

@@ -12,8 +12,9 @@ use jazz_platform::{DbPool, Principal};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::account::{catalogue, subscription_of};
+use super::account::subscription_of;
 use super::payments::{Payments, reserve_key};
+use super::plans;
 use crate::domain::subscription::View;
 use crate::error::BillingError;
 use crate::store::{stripe_keys, subscriptions};
@@ -43,7 +44,7 @@ pub async fn set_cancel(
     let mut conn = pool.get().await?;
     let next = conn
         .transaction(async |conn| {
-            let catalogue = catalogue(conn).await?;
+            let catalogue = plans::load(conn).await?;
             let row = subscription_of(conn, principal, user, now, true).await?;
             let view = View::at(row, &catalogue, now)?;
             if !view.effective.is_paid() {
@@ -70,7 +71,7 @@ pub async fn set_cancel(
     let confirmed = payments.stripe.set_cancel_at_period_end(&stripe_subscription, cancel, &idempotency_key).await?;
     let at = Utc::now();
     conn.transaction(async |conn| {
-        let catalogue = catalogue(conn).await?;
+        let catalogue = plans::load(conn).await?;
         let row = subscription_of(conn, principal, user, at, true).await?;
         let view = View::at(row, &catalogue, at)?;
         stripe_keys::release(conn, &scope(view.row.id), &key).await?;

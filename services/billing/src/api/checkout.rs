@@ -31,9 +31,10 @@ use serde_json::json;
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
-use super::account::{catalogue, subscription_of};
+use super::account::subscription_of;
 use super::convert;
 use super::payments::{Payments, reserve_key};
+use super::plans;
 use crate::domain::subscription::View;
 use crate::domain::tier::Tier;
 use crate::error::BillingError;
@@ -118,7 +119,7 @@ pub async fn start(
     let mut conn = pool.get().await?;
     let reserved = conn
         .transaction(async |conn| {
-            let catalogue = catalogue(conn).await?;
+            let catalogue = plans::load(conn).await?;
             // Locked: one user's checkouts are serialised.
             let row = subscription_of(conn, principal, user, now, true).await?;
             let stored = stripe_keys::find(conn, &scope, &request_id).await?;

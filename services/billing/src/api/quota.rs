@@ -16,7 +16,8 @@ use jazz_platform::{DbPool, Principal};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::account::{catalogue, subscription_of};
+use super::account::subscription_of;
+use super::plans::Plans;
 use crate::domain::quota::{Decision, decide};
 use crate::domain::request;
 use crate::domain::subscription::View;
@@ -67,6 +68,7 @@ fn replay(row: &UsageRow) -> ConsumeQuotaResponse {
 #[tracing::instrument(name = "consume_quota", skip_all)]
 pub async fn consume(
     pool: &DbPool,
+    plans: &Plans,
     principal: &Principal,
     request: ConsumeQuotaRequest,
 ) -> Result<ConsumeQuotaResponse, BillingError> {
@@ -74,7 +76,7 @@ pub async fn consume(
     let now = Utc::now();
     let mut conn = pool.get().await?;
     conn.transaction(async |conn| {
-        let catalogue = catalogue(conn).await?;
+        let catalogue = plans.current(conn).await?;
         if !catalogue.knows(&feature) {
             return Err(BillingError::field("feature", "is not a feature of any plan"));
         }

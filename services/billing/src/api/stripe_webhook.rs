@@ -20,8 +20,8 @@ use jazz_platform::{DbPool, Principal};
 use secrecy::ExposeSecret as _;
 use serde_json::json;
 
-use super::account::catalogue;
 use super::payments::Payments;
+use super::plans;
 use crate::domain::catalogue::Catalogue;
 use crate::domain::subscription::View;
 use crate::domain::tier::Status;
@@ -100,7 +100,7 @@ async fn apply(conn: &mut AsyncPgConnection, principal: &Principal, event: &Even
             {
                 return ignore(event, "about a subscription no longer linked");
             }
-            let catalogue = catalogue(conn).await?;
+            let catalogue = plans::load(conn).await?;
             let Some(tier) = state.price_id.as_deref().and_then(|price| tier_of(&catalogue, price)) else {
                 return ignore(event, "price of no plan");
             };
@@ -132,7 +132,7 @@ async fn apply(conn: &mut AsyncPgConnection, principal: &Principal, event: &Even
             if !matches!(Status::parse(&row.status), Some(Status::Active | Status::Trialing)) {
                 return ignore(event, "not in good standing anyway");
             }
-            let catalogue = catalogue(conn).await?;
+            let catalogue = plans::load(conn).await?;
             let updated =
                 subscriptions::set_status_from_stripe(conn, row.id, Status::PastDue.as_str(), event.created).await?;
             changed(conn, principal, event, &catalogue, row, updated).await

@@ -17,6 +17,9 @@
 //! memory (pids in `RUN_STATE`), and `EXPLAIN (ANALYZE, BUFFERS)` of the
 //! reads at scale. It writes `bench/results.md` and `bench/results.json`.
 //! `BENCH_SECONDS` (8) per run after `BENCH_WARMUP_SECONDS` (2) of warm-up.
+//! `BENCH_ONLY` (names separated by commas, e.g. `GetMe,ceilings`) measures
+//! only those rows, for working on one of them; the report then holds only
+//! them.
 
 mod ceilings;
 mod measure;
@@ -67,6 +70,13 @@ async fn main() -> anyhow::Result<()> {
         .filter_map(|n| n.trim().parse().ok())
         .collect();
     let key = PrincipalKey::new(secrecy::SecretString::from(required("PRINCIPAL_SECRET")?));
+    let only: Vec<String> = std::env::var("BENCH_ONLY")
+        .unwrap_or_default()
+        .split(',')
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .collect();
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
     let out = PathBuf::from(std::env::var("BENCH_OUT").unwrap_or_else(|_| "bench".into()));
     let pids = PathBuf::from(required("RUN_STATE")?);
 
@@ -83,7 +93,7 @@ async fn main() -> anyhow::Result<()> {
     // Ceilings.
     let pgbench_url = required("PGBENCH_URL")?;
     let echo: SocketAddr = required("ECHO_ADDR")?.parse()?;
-    for &n in &levels {
+    for &n in levels.iter().filter(|_| wanted("ceilings")) {
         let run = ceilings::pgbench(&pgbench_url, n, plan.duration)?;
         println!("pgbench -S -M prepared  {:>3} clients  {:>9.0} tps", n, run.tps);
         results.pgbench.push(run);
@@ -96,7 +106,7 @@ async fn main() -> anyhow::Result<()> {
     }
 
     // Every read, both ways.
-    for read in Read::ALL {
+    for read in Read::ALL.into_iter().filter(|read| wanted(read.name())) {
         for &n in &levels {
             for (path, caller, addr) in
                 [("gateway", &bearer, gateway), ("direct", &direct, addresses.services[read.owner() as usize])]
@@ -118,7 +128,10 @@ async fn main() -> anyhow::Result<()> {
     }
 
     // The learning loop's other reads, through the gateway.
-    for (name, which) in [("GetReviewQueue", 0), ("GetMasteryMatrix", 1), ("GetRecommendations", 2)] {
+    for (name, which) in [("GetReviewQueue", 0), ("GetMasteryMatrix", 1), ("GetRecommendations", 2)]
+        .into_iter()
+        .filter(|(name, _)| wanted(name))
+    {
         let caller = bearer.clone();
         let outcome = measure::run(
             plan,
@@ -151,7 +164,7 @@ async fn main() -> anyhow::Result<()> {
 
     // A learner mix (memory watched) and a write burst, through the gateway.
     let mut busy = BTreeMap::<String, f64>::new();
-    for &n in levels.iter().filter(|&&n| n > 1) {
+    for &n in levels.iter().filter(|&&n| n > 1 && wanted("learner mix")) {
         let watcher = setup::watch_memory(pids.clone());
         let (caller, f) = (bearer.clone(), fixtures.clone());
         let outcome = measure::run(

@@ -195,26 +195,19 @@ pub async fn plans(user: Uuid, fixtures: &Fixtures) -> anyhow::Result<BTreeMap<S
          LEFT JOIN content_likes cl ON cl.generated_content_id = gc.id AND cl.user_id = '{user}' \
          LEFT JOIN saved_content sc ON sc.generated_content_id = gc.id AND sc.user_id = '{user}'"
     );
+    // SearchContent's first query: the newest 1 000 matches, ranked; the
+    // page's rows are then read by id.
+    let candidates = |words: &str| {
+        format!(
+            "SELECT id, ts_rank(search_vector, websearch_to_tsquery('english', '{words}')) FROM generated_content \
+              WHERE search_vector @@ websearch_to_tsquery('english', '{words}') AND deleted_at IS NULL \
+                AND (user_id = '{user}' OR is_public) ORDER BY created_at DESC, id DESC LIMIT 1000"
+        )
+    };
     let content = [
         ("GetContent (by id)", format!("SELECT gc.*, cl.user_id, sc.id {caller_joins} WHERE gc.id = '{lick}'")),
-        (
-            "SearchContent 'blues' (a common word)",
-            format!(
-                "SELECT gc.id, gc.title, cl.user_id, sc.id, ts_rank(gc.search_vector, q) AS rank {caller_joins}, \
-                        websearch_to_tsquery('english', 'blues') q \
-                  WHERE gc.search_vector @@ q AND gc.deleted_at IS NULL AND (gc.user_id = '{user}' OR gc.is_public) \
-                  ORDER BY rank DESC, gc.id DESC LIMIT 21"
-            ),
-        ),
-        (
-            "SearchContent 'bebop lick' (a rare phrase)",
-            format!(
-                "SELECT gc.id, gc.title, cl.user_id, sc.id, ts_rank(gc.search_vector, q) AS rank {caller_joins}, \
-                        websearch_to_tsquery('english', 'bebop lick') q \
-                  WHERE gc.search_vector @@ q AND gc.deleted_at IS NULL AND (gc.user_id = '{user}' OR gc.is_public) \
-                  ORDER BY rank DESC, gc.id DESC LIMIT 21"
-            ),
-        ),
+        ("SearchContent candidates 'blues' (a common word)", candidates("blues")),
+        ("SearchContent candidates 'bebop lick' (a rare phrase)", candidates("bebop lick")),
         (
             "ListPublicContent newest",
             format!(

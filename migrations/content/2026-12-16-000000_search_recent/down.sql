@@ -1,0 +1,1 @@
+DROP INDEX CONCURRENTLY IF EXISTS idx_generated_content_search_recent;
