@@ -60,24 +60,31 @@ fn scalar(field: &str, value: &Value, depth: usize) -> Result<serde_json::Value,
 /// Converts stored JSON back to a `Struct` (a non-object is wrapped as
 /// `{"value": …}`, which the API never stores).
 pub fn json_to_struct(json: &serde_json::Value) -> Struct {
+    json_into_struct(json.clone())
+}
+
+/// [`json_to_struct`], taking the JSON apart: its strings and keys move
+/// into the `Struct` instead of being copied (GetContent's music_data is
+/// thousands of them).
+pub fn json_into_struct(json: serde_json::Value) -> Struct {
     match json {
         serde_json::Value::Object(map) => {
-            Struct { fields: map.iter().map(|(k, v)| (k.clone(), json_to_value(v))).collect() }
+            Struct { fields: map.into_iter().map(|(k, v)| (k, json_into_value(v))).collect() }
         }
-        other => Struct { fields: [("value".to_owned(), json_to_value(other))].into_iter().collect() },
+        other => Struct { fields: [("value".to_owned(), json_into_value(other))].into_iter().collect() },
     }
 }
 
-fn json_to_value(json: &serde_json::Value) -> Value {
+fn json_into_value(json: serde_json::Value) -> Value {
     let kind = match json {
         serde_json::Value::Null => Kind::NullValue(0),
-        serde_json::Value::Bool(b) => Kind::BoolValue(*b),
+        serde_json::Value::Bool(b) => Kind::BoolValue(b),
         serde_json::Value::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or_default()),
-        serde_json::Value::String(s) => Kind::StringValue(s.clone()),
+        serde_json::Value::String(s) => Kind::StringValue(s),
         serde_json::Value::Array(items) => {
-            Kind::ListValue(ListValue { values: items.iter().map(json_to_value).collect() })
+            Kind::ListValue(ListValue { values: items.into_iter().map(json_into_value).collect() })
         }
-        serde_json::Value::Object(_) => Kind::StructValue(json_to_struct(json)),
+        object @ serde_json::Value::Object(_) => Kind::StructValue(json_into_struct(object)),
     };
     Value { kind: Some(kind) }
 }

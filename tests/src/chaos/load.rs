@@ -394,8 +394,8 @@ pub async fn sign_in_burst(h: &mut Harness) -> anyhow::Result<Tally> {
     );
     // Refused calls must cost nothing: the gateway's memory stays flat, and
     // identity's grows only with the sign-ins it admitted (argon2id takes
-    // 19 MiB per hash, which glibc keeps per blocking thread), never with
-    // the burst.
+    // 12 MiB per hash running at once, kept for reuse), never with the
+    // burst.
     let admitted = u64::try_from(codes.of("OK"))?;
     let identity_bound = (64 + 24 * admitted).min(512) * 1024;
     t.check("gateway memory bounded (grew < 64 MiB)", peak.0.saturating_sub(rss_before.0) < 64 * 1024, mib(peak.0));

@@ -4,7 +4,7 @@
 use jazz_contract::jazz::content::v1::{ContentView, GeneratedContent, SavedContent};
 use jazz_platform::ids::to_api;
 
-use jazz_platform::json::json_to_struct;
+use jazz_platform::json::{json_into_struct, json_to_struct};
 
 use crate::domain::{params, vocab};
 use crate::store::content::RETENTION_DAYS;
@@ -61,10 +61,10 @@ pub fn listed(item: &Listed) -> GeneratedContent {
 }
 
 /// Adds the FULL view's fields.
-pub fn add_music(content: &mut GeneratedContent, row: &ContentRow, music: &MusicRow) {
+pub fn add_music(content: &mut GeneratedContent, row: &ContentRow, music: MusicRow) {
     content.parameters = Some(json_to_struct(&row.parameters));
-    content.music_data = Some(json_to_struct(&music.music_data));
-    content.music_xml = music.music_xml.clone().unwrap_or_default();
+    content.music_data = Some(json_into_struct(music.music_data));
+    content.music_xml = music.music_xml.unwrap_or_default();
 }
 
 /// A saved entry with its item.

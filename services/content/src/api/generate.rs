@@ -123,7 +123,7 @@ async fn store(
         let row = content::insert(conn, new).await?;
         let music = MusicRow { id: row.id, music_data: new.music_data.clone(), music_xml: new.music_xml.clone() };
         let mut item = convert::basic(&row, false, None);
-        convert::add_music(&mut item, &row, &music);
+        convert::add_music(&mut item, &row, music);
         let response = GenerateContentResponse { content: Some(item) };
         AuditEntry::new(principal, "CONTENT_GENERATE", "generated_content", Some(to_api(row.id)))
             .with_change(None, Some(row.audit_json()))

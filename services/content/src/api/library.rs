@@ -30,10 +30,10 @@ pub async fn render(
     let mut out: Vec<GeneratedContent> = items.iter().map(convert::listed).collect();
     if full && !items.is_empty() {
         let ids: Vec<Uuid> = items.iter().map(|i| i.row.id).collect();
-        let music = content::music(conn, &ids).await?;
+        let mut music = content::music(conn, &ids).await?;
         for (message, item) in out.iter_mut().zip(items) {
-            if let Some(m) = music.iter().find(|m| m.id == item.row.id) {
-                convert::add_music(message, &item.row, m);
+            if let Some(at) = music.iter().position(|m| m.id == item.row.id) {
+                convert::add_music(message, &item.row, music.swap_remove(at));
             }
         }
     }

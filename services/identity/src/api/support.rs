@@ -87,7 +87,7 @@ pub fn warm_up() {
     drop(tokio::task::spawn_blocking(dummy_hash));
 }
 
-/// How many password hashes run at once (argon2 takes ~19 MiB and a core
+/// How many password hashes run at once (argon2 takes 12 MiB and a core
 /// for tens of milliseconds each; one per core), and how many more may
 /// wait for one (three per core).
 /// A sign-in burst beyond both is refused at once (UNAVAILABLE, retry
