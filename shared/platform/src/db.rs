@@ -40,6 +40,14 @@ pub static PLATFORM_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../mi
 /// times out drops its connection, and without the check the statement
 /// goes on waiting (on a lock, say) until it finishes, holding a server
 /// backend (`make chaos`, scenario 4: a pool's worth per wave).
+///
+/// And each plans its prepared statements once (`plan_cache_mode =
+/// force_generic_plan`). Left to itself PostgreSQL plans a statement again
+/// on every execution whenever the generic plan's estimate is above the
+/// custom plans' (a `LIMIT $n`, an `= ANY($1)`): GetContent and the public
+/// feeds spent half of PostgreSQL's CPU in the planner (`make bench`,
+/// decision 42). A query whose best plan depends on its values asks for
+/// custom plans itself ([`CUSTOM_PLANS`]).
 pub fn pool(config: &DatabaseConfig) -> anyhow::Result<DbPool> {
     let mut manager_config = ManagerConfig::default();
     manager_config.recycling_method = RecyclingMethod::Fast;
@@ -49,7 +57,8 @@ pub fn pool(config: &DatabaseConfig) -> anyhow::Result<DbPool> {
             let mut conn = <AsyncPgConnection as diesel_async::AsyncConnection>::establish(&url).await?;
             diesel::sql_query(
                 "SELECT set_config('jit', 'off', false), \
-                        set_config('client_connection_check_interval', '1000', false)",
+                        set_config('client_connection_check_interval', '1000', false), \
+                        set_config('plan_cache_mode', 'force_generic_plan', false)",
             )
             .execute(&mut conn)
             .await
@@ -67,6 +76,11 @@ pub fn pool(config: &DatabaseConfig) -> anyhow::Result<DbPool> {
         .build()?;
     Ok(pool)
 }
+
+/// Run first in a transaction, this plans its statements for their values
+/// on every execution: for a query whose best plan depends on them, as a
+/// full-text search's does on how common its words are.
+pub const CUSTOM_PLANS: &str = "SET LOCAL plan_cache_mode = force_custom_plan";
 
 /// Runs `SELECT 1` on a pooled connection: is the database reachable?
 pub async fn ping(pool: &DbPool) -> bool {

@@ -169,7 +169,7 @@ async fn connections_past_the_max_age_are_closed_and_clients_carry_on() -> anyho
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pooled_connections_run_without_postgres_jit() -> anyhow::Result<()> {
+async fn pooled_connections_run_without_jit_and_plan_once() -> anyhow::Result<()> {
     let db = TestDatabase::migrated(ServiceName::Progress, progress::MIGRATIONS).await?;
     let pool = jazz_platform::db::pool(&jazz_platform::config::DatabaseConfig {
         url: SecretString::from(db.url.clone()),
@@ -184,5 +184,17 @@ async fn pooled_connections_run_without_postgres_jit() -> anyhow::Result<()> {
     let lines =
         jazz_e2e::sql::lines(&mut conn, "SELECT current_setting('client_connection_check_interval') AS line").await?;
     assert_eq!(lines, ["1s"]);
+    // Prepared statements are planned once (decision 42), and a
+    // transaction can ask for plans made for its values instead.
+    let mode = "SELECT current_setting('plan_cache_mode') AS line";
+    assert_eq!(jazz_e2e::sql::lines(&mut conn, mode).await?, ["force_generic_plan"]);
+    let custom = conn
+        .transaction(async |conn| {
+            diesel::sql_query(jazz_platform::db::CUSTOM_PLANS).execute(conn).await?;
+            jazz_e2e::sql::lines(conn, mode).await
+        })
+        .await?;
+    assert_eq!(custom, ["force_custom_plan"]);
+    assert_eq!(jazz_e2e::sql::lines(&mut conn, mode).await?, ["force_generic_plan"], "SET LOCAL ends with it");
     Ok(())
 }
