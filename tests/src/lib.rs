@@ -228,7 +228,12 @@ impl SuiteBuilder {
 
 /// A small pool's settings for `url`.
 fn database_config(url: &str, max_connections: usize) -> DatabaseConfig {
-    DatabaseConfig { url: SecretString::from(url.to_owned()), max_connections, acquire_timeout: Duration::from_secs(5) }
+    DatabaseConfig {
+        url: SecretString::from(url.to_owned()),
+        max_connections,
+        acquire_timeout: Duration::from_secs(5),
+        plan_cache_mode: jazz_platform::config::PlanCacheMode::default(),
+    }
 }
 
 impl Suite {

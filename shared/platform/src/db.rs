@@ -42,7 +42,7 @@ pub static PLATFORM_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../mi
 /// backend (`make chaos`, scenario 4: a pool's worth per wave).
 ///
 /// And each plans its prepared statements once (`plan_cache_mode =
-/// force_generic_plan`). Left to itself PostgreSQL plans a statement again
+/// force_generic_plan`, unless the config says `auto`). Left to itself PostgreSQL plans a statement again
 /// on every execution whenever the generic plan's estimate is above the
 /// custom plans' (a `LIMIT $n`, an `= ANY($1)`): GetContent and the public
 /// feeds spent half of PostgreSQL's CPU in the planner (`make bench`,
@@ -51,15 +51,17 @@ pub static PLATFORM_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../mi
 pub fn pool(config: &DatabaseConfig) -> anyhow::Result<DbPool> {
     let mut manager_config = ManagerConfig::default();
     manager_config.recycling_method = RecyclingMethod::Fast;
-    manager_config.custom_setup = Box::new(|url| {
+    let plan_cache_mode = config.plan_cache_mode.as_str();
+    manager_config.custom_setup = Box::new(move |url| {
         let url = url.to_owned();
         Box::pin(async move {
             let mut conn = <AsyncPgConnection as diesel_async::AsyncConnection>::establish(&url).await?;
             diesel::sql_query(
                 "SELECT set_config('jit', 'off', false), \
                         set_config('client_connection_check_interval', '1000', false), \
-                        set_config('plan_cache_mode', 'force_generic_plan', false)",
+                        set_config('plan_cache_mode', $1, false)",
             )
+            .bind::<diesel::sql_types::Text, _>(plan_cache_mode)
             .execute(&mut conn)
             .await
             .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;

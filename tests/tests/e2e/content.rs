@@ -50,6 +50,7 @@ impl Env {
             url: SecretString::from(billing_db.url.clone()),
             max_connections: 2,
             acquire_timeout: Duration::from_secs(5),
+            plan_cache_mode: jazz_platform::config::PlanCacheMode::default(),
         })?;
         billing::seed::load(pool, SEEDS.into()).await?;
         let content = suite.service_channel(ServiceName::Content).await?;

@@ -153,6 +153,7 @@ async fn relay_pool(db: &TestDatabase) -> anyhow::Result<jazz_platform::DbPool> 
         url: secrecy::SecretString::from(db.url.clone()),
         max_connections: 4,
         acquire_timeout: Duration::from_secs(5),
+        plan_cache_mode: jazz_platform::config::PlanCacheMode::default(),
     };
     jazz_platform::db::pool(&config)
 }

@@ -51,6 +51,7 @@ async fn a_panicking_handler_answers_internal_and_the_server_lives_on() -> anyho
         url: SecretString::from(format!("{}/postgres", server_url())),
         max_connections: 1,
         acquire_timeout: Duration::from_secs(2),
+        plan_cache_mode: jazz_platform::config::PlanCacheMode::default(),
     })?;
     let host = ServiceHost::bind(&Listen::Addr(SocketAddr::from(([127, 0, 0, 1], 0))), ServerLimits::default()).await?;
     let addr = host.local_addr();
@@ -90,6 +91,7 @@ async fn losing_the_database_answers_unavailable_and_serving_resumes_when_it_ret
         url: SecretString::from(db.url.clone()),
         max_connections: 2,
         acquire_timeout: Duration::from_secs(2),
+        plan_cache_mode: jazz_platform::config::PlanCacheMode::default(),
     })?;
     billing::seed::load(pool, concat!(env!("CARGO_MANIFEST_DIR"), "/../seeds").into()).await?;
     let app = billing::build(service_config(ServiceName::Billing, &db.url, no_peers())).await?;
@@ -175,6 +177,7 @@ async fn pooled_connections_run_without_jit_and_plan_once() -> anyhow::Result<()
         url: SecretString::from(db.url.clone()),
         max_connections: 1,
         acquire_timeout: Duration::from_secs(2),
+        plan_cache_mode: jazz_platform::config::PlanCacheMode::default(),
     })?;
     let mut conn = pool.get().await?;
     let lines = jazz_e2e::sql::lines(&mut conn, "SELECT current_setting('jit') AS line").await?;

@@ -54,6 +54,7 @@ async fn delivered_events_and_replay_rows_go_after_their_windows_and_nothing_els
         url: secrecy::SecretString::from(db.url.clone()),
         max_connections: 2,
         acquire_timeout: Duration::from_secs(5),
+        plan_cache_mode: jazz_platform::config::PlanCacheMode::default(),
     })?;
 
     let pruned = prune(&pool, &Retention::default()).await?;
