@@ -50,9 +50,15 @@ pub async fn get(
     let GetContentRequest { id, view } = req;
     let id = parse_id("id", &id)?;
     let mut conn = api.context.pool.get().await?;
-    let item = content::visible(&mut conn, me, id).await?.ok_or(ContentError::NotFound)?;
-    let content = render(&mut conn, &[item], convert::is_full(view, true)).await?.pop();
-    Ok(GetContentResponse { content })
+    let content = if convert::is_full(view, true) {
+        let (item, music) = content::visible_with_music(&mut conn, me, id).await?.ok_or(ContentError::NotFound)?;
+        let mut content = convert::listed(&item);
+        convert::add_music(&mut content, &item.row, music);
+        content
+    } else {
+        convert::listed(&content::visible(&mut conn, me, id).await?.ok_or(ContentError::NotFound)?)
+    };
+    Ok(GetContentResponse { content: Some(content) })
 }
 
 /// `BatchGetContent`.

@@ -83,6 +83,26 @@ pub async fn visible(conn: &mut AsyncPgConnection, me: Uuid, id: Uuid) -> QueryR
     Ok(visible_many(conn, me, &[id]).await?.pop())
 }
 
+/// One item if visible to `me`, with its music: GetContent's FULL view in
+/// one statement.
+pub async fn visible_with_music(
+    conn: &mut AsyncPgConnection,
+    me: Uuid,
+    id: Uuid,
+) -> QueryResult<Option<(Listed, MusicRow)>> {
+    let row: Option<(ContentRow, Option<Uuid>, Option<Uuid>, MusicRow)> = gc::table
+        .left_join(cl::table.on(cl::generated_content_id.eq(gc::id).and(cl::user_id.eq(me))))
+        .left_join(sc::table.on(sc::generated_content_id.eq(gc::id).and(sc::user_id.eq(me))))
+        .select((ContentRow::as_select(), cl::user_id.nullable(), sc::id.nullable(), MusicRow::as_select()))
+        .filter(gc::id.eq(id))
+        .filter(gc::deleted_at.is_null())
+        .filter(gc::user_id.eq(me).or(gc::is_public))
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.map(|(row, liked, saved, music)| (listed((row, liked, saved)), music)))
+}
+
 /// The music of `ids`.
 pub async fn music(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<MusicRow>> {
     gc::table.filter(gc::id.eq_any(ids.to_vec())).select(MusicRow::as_select()).load(conn).await
