@@ -59,8 +59,6 @@ token_key_file="$state/account_token_key"
 [ -s "$token_key_file" ] || head -c 32 /dev/urandom | base64 | tr -d '\n' > "$token_key_file"
 export ACCOUNT_TOKEN_KEY
 ACCOUNT_TOKEN_KEY=$(cat "$token_key_file")
-# Two malloc arenas per process, as deploy/Dockerfile sets (docs/performance.md).
-export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
 # No SMTP server locally: print verification / reset / magic links in the log.
 export MAIL_LOG_LINKS=${MAIL_LOG_LINKS:-1}
 
