@@ -514,9 +514,18 @@ pub async fn await_free_limit(
     feature: &str,
     limit: Option<i64>,
 ) -> anyhow::Result<()> {
+    await_limit(channel, jazz_contract::jazz::common::v1::SubscriptionTier::Free, feature, limit).await
+}
+
+/// [`await_free_limit`] for any tier's plan.
+pub async fn await_limit(
+    channel: &tonic::transport::Channel,
+    tier: jazz_contract::jazz::common::v1::SubscriptionTier,
+    feature: &str,
+    limit: Option<i64>,
+) -> anyhow::Result<()> {
     use jazz_contract::jazz::billing::v1::billing_service_client::BillingServiceClient;
     use jazz_contract::jazz::billing::v1::{EntitlementKind, ListPlansRequest};
-    use jazz_contract::jazz::common::v1::SubscriptionTier;
     let wanted = |kind: EntitlementKind, found: i64| match limit {
         None => kind == EntitlementKind::Unlimited,
         Some(limit) => kind == EntitlementKind::Limited && found == limit,
@@ -530,13 +539,13 @@ pub async fn await_free_limit(
             .plans;
         let seen = plans
             .iter()
-            .filter(|plan| plan.tier == SubscriptionTier::Free as i32)
+            .filter(|plan| plan.tier == tier as i32)
             .flat_map(|plan| &plan.entitlements)
             .any(|e| e.feature == feature && wanted(e.kind(), e.limit));
         if seen {
             return Ok(());
         }
-        anyhow::ensure!(std::time::Instant::now() < deadline, "billing never served FREE's {feature} as {limit:?}");
+        anyhow::ensure!(std::time::Instant::now() < deadline, "billing never served {tier:?}'s {feature} as {limit:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -53,6 +53,16 @@ pub async fn prepare(addresses: Addresses, _key: &PrincipalKey) -> anyhow::Resul
 
     let mut billing = AsyncPgConnection::establish(&database("BILLING_DATABASE_URL")?).await?;
     sql::execute(&mut billing, &format!("UPDATE subscriptions SET tier = 'EDUCATOR' WHERE user_id = '{user}'")).await?;
+    // The mix generates faster than Educator's 2 000 a month allow (the
+    // refusals would be the quota working, not the system failing): the
+    // bench's Educator plan generates without a limit.
+    sql::execute(
+        &mut billing,
+        "UPDATE plans SET entitlements = jsonb_set(entitlements, '{ai_generation}', 'null') WHERE tier = 'EDUCATOR'",
+    )
+    .await?;
+    jazz_e2e::await_limit(&channel, jazz_contract::jazz::common::v1::SubscriptionTier::Educator, "ai_generation", None)
+        .await?;
 
     // Twelve licks, one per key, each practised once through the gateway.
     let session = PracticeServiceClient::new(channel.clone())
