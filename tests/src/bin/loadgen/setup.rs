@@ -51,19 +51,6 @@ pub async fn prepare(addresses: Addresses, _key: &PrincipalKey) -> anyhow::Resul
     let user_id = me.user.map(|u| u.id).unwrap_or_default();
     let user = jazz_platform::ids::parse_id("user_id", &user_id).map_err(|v| anyhow::anyhow!("{v:?}"))?;
 
-    let mut billing = AsyncPgConnection::establish(&database("BILLING_DATABASE_URL")?).await?;
-    sql::execute(&mut billing, &format!("UPDATE subscriptions SET tier = 'EDUCATOR' WHERE user_id = '{user}'")).await?;
-    // The mix generates faster than Educator's 2 000 a month allow (the
-    // refusals would be the quota working, not the system failing): the
-    // bench's Educator plan generates without a limit.
-    sql::execute(
-        &mut billing,
-        "UPDATE plans SET entitlements = jsonb_set(entitlements, '{ai_generation}', 'null') WHERE tier = 'EDUCATOR'",
-    )
-    .await?;
-    jazz_e2e::await_limit(&channel, jazz_contract::jazz::common::v1::SubscriptionTier::Educator, "ai_generation", None)
-        .await?;
-
     // Twelve licks, one per key, each practised once through the gateway.
     let session = PracticeServiceClient::new(channel.clone())
         .start_practice_session(caller.request(progress_pb::StartPracticeSessionRequest::default()))
@@ -89,6 +76,24 @@ pub async fn prepare(addresses: Addresses, _key: &PrincipalKey) -> anyhow::Resul
             lick = id;
         }
     }
+
+    let mut billing = AsyncPgConnection::establish(&database("BILLING_DATABASE_URL")?).await?;
+    // The first generation made the learner's subscription (FREE); an
+    // update before it found no row.
+    let moved =
+        sql::execute(&mut billing, &format!("UPDATE subscriptions SET tier = 'EDUCATOR' WHERE user_id = '{user}'"))
+            .await?;
+    anyhow::ensure!(moved == 1, "the learner has no subscription to move to Educator");
+    // The mix generates faster than Educator's 2 000 a month allow (the
+    // refusals would be the quota working, not the system failing): the
+    // bench's Educator plan generates without a limit.
+    sql::execute(
+        &mut billing,
+        "UPDATE plans SET entitlements = jsonb_set(entitlements, '{ai_generation}', 'null') WHERE tier = 'EDUCATOR'",
+    )
+    .await?;
+    jazz_e2e::await_limit(&channel, jazz_contract::jazz::common::v1::SubscriptionTier::Educator, "ai_generation", None)
+        .await?;
 
     let mut scale = Vec::new();
     let items: i64 = std::env::var("BENCH_CONTENT_ROWS").ok().and_then(|n| n.parse().ok()).unwrap_or(1_000_000);
