@@ -12,7 +12,7 @@
 //! in their own transaction instead ([`load`]).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
@@ -78,10 +78,11 @@ struct Kept {
 
 impl Plans {
     /// Keeps the catalogue of the database at `url`, listening for changes
-    /// on a connection of its own (a task that lives as long as the runtime).
+    /// on a connection of its own, a task that ends once every clone of
+    /// this is dropped and its connection is gone.
     pub fn watch(url: SecretString) -> Self {
         let plans = Self::uncached();
-        let shared = plans.shared.clone();
+        let shared = Arc::downgrade(&plans.shared);
         tokio::spawn(async move { listen(&shared, &url).await });
         plans
     }
@@ -150,22 +151,27 @@ impl Shared {
 
 /// Subscribes to [`CHANNEL`] and drops the kept catalogue on every
 /// notification; reconnects when the connection is lost.
-async fn listen(shared: &Shared, url: &SecretString) {
+async fn listen(shared: &Weak<Shared>, url: &SecretString) {
     loop {
-        match subscribe(url.expose_secret()).await {
+        let subscribed = subscribe(url.expose_secret()).await;
+        let Some(plans) = shared.upgrade() else { return };
+        match subscribed {
             Ok(mut conn) => {
-                shared.changed();
-                shared.listening.store(true, Ordering::Release);
+                plans.changed();
+                plans.listening.store(true, Ordering::Release);
+                drop(plans);
                 let mut notifications = std::pin::pin!(conn.notifications_stream());
                 while let Some(notification) = notifications.next().await {
-                    shared.changed();
+                    let Some(plans) = shared.upgrade() else { return };
+                    plans.changed();
                     if let Err(error) = notification {
                         tracing::warn!(%error, "plan catalogue listener failed");
                         break;
                     }
                 }
-                shared.listening.store(false, Ordering::Release);
-                shared.changed();
+                let Some(plans) = shared.upgrade() else { return };
+                plans.listening.store(false, Ordering::Release);
+                plans.changed();
                 tracing::warn!("plan catalogue listener lost its connection; reading plans per call until it is back");
             }
             Err(error) => tracing::warn!(%error, "plan catalogue listener cannot subscribe"),
